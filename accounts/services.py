@@ -1,0 +1,51 @@
+"""Writes for users and tokens (check_* validates, do_* mutates)."""
+from django.db import transaction
+
+from accounts.models import ApiToken, Role, Team, User, hash_token, validate_time_zone
+
+
+def check_role(role: str) -> str:
+    if role not in Role.values:
+        raise ValueError(f"role must be one of {', '.join(Role.values)}")
+    return role
+
+
+def do_create_user(
+    username: str,
+    *,
+    role: str = Role.REP,
+    team_name: str | None = None,
+    time_zone: str = "UTC",
+    password: str | None = None,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+) -> User:
+    check_role(role)
+    validate_time_zone(time_zone)
+    with transaction.atomic():
+        team = Team.objects.get_or_create(name=team_name)[0] if team_name else None
+        user = User(
+            username=username,
+            role=role,
+            team=team,
+            time_zone=time_zone,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            is_staff=role == Role.ADMIN,
+            is_superuser=role == Role.ADMIN,
+        )
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    return user
+
+
+def do_issue_token(user: User, name: str = "default") -> str:
+    """Create a token and return the raw value: the only time it is shown."""
+    raw = ApiToken.new_raw_token()
+    ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), hint=raw[:10])
+    return raw

@@ -1,0 +1,127 @@
+"""Reads of planned work: event/task lists and Up Next."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from activities.models import OPEN_TASK_STATUSES, Event, EventStatus, Task
+from activities.permissions import visible_events, visible_tasks
+from config.pagination import Page, keyset_page
+from crm.models import DealContact
+
+LIST_ORDER = ("-id",)
+
+
+@dataclass
+class ActivityFilters:
+    status: str | None = None
+    owner_id: int | None = None
+    deal_id: int | None = None
+    organization_id: int | None = None
+    contact_id: int | None = None
+
+
+def list_events(user: User, f: ActivityFilters, cursor: str | None, limit: int) -> Page:
+    qs = visible_events(user).prefetch_related("contacts")
+    for name in ("status", "owner_id", "deal_id", "organization_id"):
+        if getattr(f, name):
+            qs = qs.filter(**{name: getattr(f, name)})
+    if f.contact_id:
+        qs = qs.filter(id__in=Event.contacts.through.objects.filter(contact_id=f.contact_id).values("event_id"))
+    return keyset_page(qs, LIST_ORDER, cursor, limit)
+
+
+def list_tasks(user: User, f: ActivityFilters, cursor: str | None, limit: int) -> Page:
+    qs = visible_tasks(user)
+    for name in ("status", "owner_id", "deal_id", "organization_id", "contact_id"):
+        if getattr(f, name):
+            qs = qs.filter(**{name: getattr(f, name)})
+    return keyset_page(qs, LIST_ORDER, cursor, limit)
+
+
+def event_out(event: Event) -> dict:
+    fields = ("id", "subject", "event_type", "status", "start_at", "end_at", "description", "emoticon")
+    return {
+        **{f: getattr(event, f) for f in fields},
+        **{f: getattr(event, f) for f in ("owner_id", "deal_id", "organization_id", "touchpoint_id")},
+        "contact_ids": [c.id for c in event.contacts.all()],
+    }
+
+
+# --- Up Next -----------------------------------------------------------------------
+
+
+def _scope(record_type: str, record_id: int) -> tuple[Q, Q]:
+    """Which events and tasks belong on a record's Up Next, following the
+    same rollup as timelines: a deal's own; a contact's own and those of
+    its deals; an organization's own, its deals' and its contacts'."""
+    if record_type == "deal":
+        return Q(deal_id=record_id), Q(deal_id=record_id)
+    if record_type == "contact":
+        deals = DealContact.objects.filter(contact_id=record_id).values("deal_id")
+        on_contact = Event.contacts.through.objects.filter(contact_id=record_id).values("event_id")
+        return Q(id__in=on_contact) | Q(deal_id__in=deals), Q(contact_id=record_id) | Q(deal_id__in=deals)
+    on_contacts = Event.contacts.through.objects.filter(contact__organization_id=record_id).values("event_id")
+    return (
+        Q(organization_id=record_id) | Q(deal__organization_id=record_id) | Q(id__in=on_contacts),
+        Q(organization_id=record_id) | Q(deal__organization_id=record_id) | Q(contact__organization_id=record_id),
+    )
+
+
+def user_today(user: User, now: datetime | None = None) -> date:
+    return (now or timezone.now()).astimezone(user.tzinfo).date()
+
+
+def up_next(user: User, record_type: str, record_id: int, limit: int, now: datetime | None = None) -> dict:
+    """Planned events and open tasks, split into overdue and upcoming.
+
+    An event is overdue when it has ended and is still Planned (nobody
+    marked it Held or Not Held). A task is overdue when its due date is
+    before *today in the viewer's time zone*: a task due on the 25th is not
+    overdue for a rep in Los Angeles at 20:00 on the 25th, even though it
+    is already the 26th in UTC.
+    """
+    now = now or timezone.now()
+    today = user_today(user, now)
+    event_scope, task_scope = _scope(record_type, record_id)
+    events: QuerySet = Event.objects.filter(event_scope, status=EventStatus.PLANNED)
+    tasks: QuerySet = Task.objects.filter(task_scope, status__in=OPEN_TASK_STATUSES)
+
+    overdue_events = events.filter(end_at__lt=now)
+    upcoming_events = events.filter(end_at__gte=now)
+    overdue_tasks = tasks.filter(due_date__lt=today)
+    upcoming_tasks = tasks.filter(due_date__gte=today)
+
+    def event_item(e: Event, overdue: bool) -> dict:
+        return {
+            "type": "event", "id": e.id, "title": e.subject, "status": e.status, "event_type": e.event_type,
+            "start_at": e.start_at, "end_at": e.end_at, "owner_id": e.owner_id, "overdue": overdue,
+        }  # fmt: skip
+
+    def task_item(t: Task, overdue: bool) -> dict:
+        return {"type": "task", "id": t.id, "title": t.title, "status": t.status, "due_date": t.due_date, "owner_id": t.owner_id, "overdue": overdue}
+
+    def when(item: dict):
+        # Tasks are due at the start of their day in the viewer's zone.
+        if item["type"] == "event":
+            return item["start_at"]
+        return datetime.combine(item["due_date"], datetime.min.time(), tzinfo=user.tzinfo)
+
+    overdue = [event_item(e, True) for e in overdue_events.order_by("start_at", "id")[:limit]]
+    overdue += [task_item(t, True) for t in overdue_tasks.order_by("due_date", "id")[:limit]]
+    upcoming = [event_item(e, False) for e in upcoming_events.order_by("start_at", "id")[:limit]]
+    upcoming += [task_item(t, False) for t in upcoming_tasks.order_by("due_date", "id")[:limit]]
+    overdue.sort(key=when)
+    upcoming.sort(key=when)
+    return {
+        "time_zone": user.time_zone,
+        "today": today,
+        "overdue": overdue[:limit],
+        "upcoming": upcoming[:limit],
+        "overdue_count": overdue_events.count() + overdue_tasks.count(),
+        "upcoming_count": upcoming_events.count() + upcoming_tasks.count(),
+    }

@@ -1,0 +1,63 @@
+"""The REST API under /api/v1/ (OpenAPI at /api/v1/openapi.json).
+
+Every operation requires a Bearer token (or the browser session with its
+CSRF token). Errors are JSON: ``{"detail": "..."}`` for 401/403/404/409 and
+``{"detail": [{"loc": [...], "msg": ..., "type": ...}]}`` for 422, naming the
+field at fault, whether the schema or a service rule rejected it.
+"""
+from __future__ import annotations
+
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import django_auth
+
+from activities.api import router as activities_router
+from config.auth import TokenAuth
+from config.errors import Invalid, ServiceError
+from crm.api import router as crm_router
+from touchpoints.api import router as touchpoints_router
+
+api = NinjaAPI(
+    title="Touchpoints API",
+    version="1",
+    description="Customer touchpoints: records, the unified log, timelines and Last Contacted.",
+    auth=[TokenAuth(), django_auth],
+    urls_namespace="api-v1",
+)
+api.add_router("/", crm_router)
+api.add_router("/", activities_router)
+api.add_router("/", touchpoints_router)
+
+
+@api.exception_handler(Invalid)
+def on_invalid(request, exc: Invalid):
+    errors = []
+    for e in exc.errors:
+        loc = list(e["loc"])
+        if not loc or loc[0] not in ("body", "query", "path", "header"):
+            loc = ["body", *loc]
+        errors.append({**e, "loc": loc})
+    return api.create_response(request, {"detail": errors}, status=422)
+
+
+@api.exception_handler(ServiceError)
+def on_service_error(request, exc: ServiceError):
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    # Ninja reports body fields under ["body", "payload", ...]; drop the
+    # parameter name so locs match the JSON the client sent.
+    errors = []
+    for e in exc.errors:
+        loc = list(e.get("loc", []))
+        if len(loc) >= 2 and loc[0] == "body" and loc[1] == "payload":
+            loc = ["body", *loc[2:]]
+        errors.append({"loc": loc, "msg": e.get("msg", ""), "type": e.get("type", "value_error")})
+    return api.create_response(request, {"detail": errors}, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return api.create_response(request, {"detail": "Authentication required: send 'Authorization: Bearer <token>'"}, status=401)

@@ -1,0 +1,77 @@
+"""Who may see which record.
+
+Admins and managers see everything. A sales rep sees records they own,
+records owned by their team, records shared with them or their team, and
+unassigned records (no owner: company-wide, as in Vtiger's "everyone"
+sharing). Everything else is invisible: the API answers 404, not 403, so an
+outsider cannot even learn that a record exists.
+"""
+from __future__ import annotations
+
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+
+from accounts.models import User
+from config.errors import Invalid, NotFound
+from crm.models import Contact, Deal, Organization, Share
+
+RECORD_TYPE_OF = {Organization: "organization", Contact: "contact", Deal: "deal"}
+
+
+def owner_condition(user: User, owner_field: str = "owner") -> Q:
+    condition = Q(**{f"{owner_field}_id": user.id}) | Q(**{f"{owner_field}__isnull": True})
+    if user.team_id is not None:
+        condition |= Q(**{f"{owner_field}__team_id": user.team_id})
+    return condition
+
+
+def share_condition(user: User, record_type: str) -> Q:
+    to_me = Q(user_id=user.id)
+    if user.team_id is not None:
+        to_me |= Q(team_id=user.team_id)
+    shared = Share.objects.filter(to_me, record_type=record_type, record_id=OuterRef("pk"))
+    return Q(Exists(shared))
+
+
+def visible(model: type[Model], user: User) -> QuerySet:
+    qs = model.objects.all()
+    if user.sees_everything:
+        return qs
+    return qs.filter(owner_condition(user) | share_condition(user, RECORD_TYPE_OF[model]))
+
+
+def can_delete(user: User, record) -> bool:
+    """Reps delete only what they own; admins and managers anything they see."""
+    return user.sees_everything or record.owner_id == user.id
+
+
+def assignable_owner_ids(actor: User, owner_ids: set[int]) -> set[int]:
+    """Which of ``owner_ids`` the actor may make owner of a record: anyone
+    active for admins and managers, themselves and teammates for reps."""
+    users = User.objects.filter(id__in=owner_ids, is_active=True)
+    if not actor.sees_everything:
+        users = users.filter(Q(id=actor.id) | (Q(team_id=actor.team_id) if actor.team_id else Q(pk__in=[])))
+    return set(users.values_list("id", flat=True))
+
+
+def check_owner(actor: User, owner_id: int | None) -> int:
+    """The owner a new record gets: the actor unless another assignable user is named."""
+    if owner_id is None or owner_id == actor.id:
+        return actor.id
+    if owner_id not in assignable_owner_ids(actor, {owner_id}):
+        raise Invalid.field(("owner_id",), f"user {owner_id} not found or not assignable by you")
+    return owner_id
+
+
+def get_visible(model: type[Model], user: User, record_id: int, *, loc: tuple | None = None, for_update: bool = False):
+    """The record if the user may see it. Without ``loc`` a miss is a 404;
+    with it, a 422 naming that field (a reference inside a request body)."""
+    qs = visible(model, user)
+    if for_update:
+        qs = qs.select_for_update()
+    record = qs.filter(id=record_id).first()
+    if record is None:
+        name = model._meta.verbose_name
+        if loc is None:
+            raise NotFound(f"{name} {record_id} not found")
+        raise Invalid.field(loc, f"{name} {record_id} not found")
+    return record

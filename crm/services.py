@@ -1,0 +1,211 @@
+"""Writes for organizations, contacts, deals and deal contacts.
+
+Each ``do_*`` runs in one transaction and keeps the touchpoint rollup
+truthful when a relationship changes (see touchpoints.rollup).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from config.errors import Forbidden, Invalid
+from crm.models import CLOSED_STAGES, Contact, ContactEmail, ContactPhone, Deal, DealContact, Organization
+from crm.permissions import can_delete, check_owner, get_visible
+from touchpoints import rollup
+
+ORGANIZATION_FIELDS = ("name", "website", "phone", "industry")
+CONTACT_FIELDS = ("first_name", "last_name", "title")
+DEAL_FIELDS = ("name", "stage", "amount", "expected_close_date")
+
+
+def normalize_phone(raw: str, loc: tuple) -> str:
+    """E.164 via libphonenumber; numbers without a +country code are read in
+    the DEFAULT_PHONE_REGION setting."""
+    try:
+        parsed = phonenumbers.parse(raw, settings.DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise Invalid.field(loc, f"{raw!r} is not a phone number ({exc})") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise Invalid.field(loc, f"{raw!r} is not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str, loc: tuple) -> str:
+    value = raw.strip().lower()
+    try:
+        validate_email(value)
+    except ValidationError as exc:
+        raise Invalid.field(loc, f"{raw!r} is not an email address") from exc
+    return value
+
+
+def _set_emails_and_phones(contact: Contact, emails: Sequence[str] | None, phones: Sequence[str] | None) -> None:
+    if emails is not None:
+        normalized = list(dict.fromkeys(normalize_email(e, ("emails", i)) for i, e in enumerate(emails)))
+        contact.emails.all().delete()
+        ContactEmail.objects.bulk_create(ContactEmail(contact=contact, email=e, position=i) for i, e in enumerate(normalized))
+    if phones is not None:
+        normalized = list(dict.fromkeys(normalize_phone(p, ("phones", i)) for i, p in enumerate(phones)))
+        contact.phones.all().delete()
+        ContactPhone.objects.bulk_create(ContactPhone(contact=contact, number=p, position=i) for i, p in enumerate(normalized))
+
+
+def _apply(record, data: dict, fields: Sequence[str]) -> None:
+    for name in fields:
+        if name in data:
+            setattr(record, name, data[name])
+
+
+def _check_can_change_owner(actor: User, record, data: dict) -> None:
+    if "owner_id" in data and data["owner_id"] != record.owner_id:
+        record.owner_id = check_owner(actor, data["owner_id"])
+
+
+# --- organizations -----------------------------------------------------------
+
+
+@transaction.atomic
+def do_create_organization(actor: User, data: dict) -> Organization:
+    org = Organization(owner_id=check_owner(actor, data.get("owner_id")))
+    _apply(org, data, ORGANIZATION_FIELDS)
+    org.save()
+    return org
+
+
+@transaction.atomic
+def do_update_organization(actor: User, org_id: int, data: dict) -> Organization:
+    org = get_visible(Organization, actor, org_id, for_update=True)
+    _check_can_change_owner(actor, org, data)
+    _apply(org, data, ORGANIZATION_FIELDS)
+    org.save()
+    return org
+
+
+# --- contacts -------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_create_contact(actor: User, data: dict) -> Contact:
+    contact = Contact(owner_id=check_owner(actor, data.get("owner_id")))
+    if data.get("organization_id") is not None:
+        contact.organization = get_visible(Organization, actor, data["organization_id"], loc=("organization_id",))
+    _apply(contact, data, CONTACT_FIELDS)
+    contact.save()
+    _set_emails_and_phones(contact, data.get("emails"), data.get("phones"))
+    return contact
+
+
+@transaction.atomic
+def do_update_contact(actor: User, contact_id: int, data: dict) -> Contact:
+    contact = get_visible(Contact, actor, contact_id, for_update=True)
+    _check_can_change_owner(actor, contact, data)
+    old_org = contact.organization_id
+    if "organization_id" in data:
+        new_org = data["organization_id"]
+        if new_org is not None:
+            get_visible(Organization, actor, new_org, loc=("organization_id",))
+        contact.organization_id = new_org
+    _apply(contact, data, CONTACT_FIELDS)
+    contact.save()
+    _set_emails_and_phones(contact, data.get("emails"), data.get("phones"))
+    if old_org is None and contact.organization_id is not None:
+        rollup.on_contact_got_organization(contact.id, contact.organization_id)
+    return contact
+
+
+# --- deals ------------------------------------------------------------------------
+
+
+def _apply_stage(deal: Deal, data: dict) -> None:
+    """Entering Closed Won / Closed Lost stamps closed_at (now, unless the
+    writer gives the real date); reopening clears it."""
+    if "stage" not in data and "closed_at" not in data:
+        return
+    closed = deal.stage in CLOSED_STAGES
+    if closed:
+        deal.closed_at = data.get("closed_at") or deal.closed_at or timezone.now()
+    elif data.get("closed_at") is not None:
+        raise Invalid.field(("closed_at",), "only a deal in a closed stage has a closing time")
+    else:
+        deal.closed_at = None
+
+
+@transaction.atomic
+def do_create_deal(actor: User, data: dict) -> Deal:
+    deal = Deal(owner_id=check_owner(actor, data.get("owner_id")))
+    if data.get("organization_id") is not None:
+        deal.organization = get_visible(Organization, actor, data["organization_id"], loc=("organization_id",))
+    _apply(deal, data, DEAL_FIELDS)
+    if data.get("created_at") is not None:
+        deal.created_at = data["created_at"]
+    _apply_stage(deal, data)
+    deal.save()
+    for i, link in enumerate(data.get("contacts") or ()):
+        _link_contact(actor, deal, link["contact_id"], link.get("role") or "other", loc=("contacts", i, "contact_id"))
+    return deal
+
+
+@transaction.atomic
+def do_update_deal(actor: User, deal_id: int, data: dict) -> Deal:
+    deal = get_visible(Deal, actor, deal_id, for_update=True)
+    _check_can_change_owner(actor, deal, data)
+    old_org = deal.organization_id
+    if "organization_id" in data:
+        if data["organization_id"] is not None:
+            get_visible(Organization, actor, data["organization_id"], loc=("organization_id",))
+        deal.organization_id = data["organization_id"]
+    _apply(deal, data, DEAL_FIELDS)
+    _apply_stage(deal, data)
+    deal.save()
+    if old_org is None and deal.organization_id is not None:
+        rollup.on_deal_got_organization(deal.id, deal.organization_id)
+    return deal
+
+
+def _link_contact(actor: User, deal: Deal, contact_id: int, role: str, loc: tuple) -> DealContact:
+    get_visible(Contact, actor, contact_id, loc=loc)
+    link, created = DealContact.objects.get_or_create(deal=deal, contact_id=contact_id, defaults={"role": role})
+    if created:
+        rollup.on_contact_joined_deal(contact_id, deal.id)
+    elif link.role != role:
+        link.role = role
+        link.save(update_fields=["role"])
+    return link
+
+
+@transaction.atomic
+def do_link_contact_to_deal(actor: User, deal_id: int, contact_id: int, role: str) -> DealContact:
+    deal = get_visible(Deal, actor, deal_id, for_update=True)
+    return _link_contact(actor, deal, contact_id, role, loc=("contact_id",))
+
+
+@transaction.atomic
+def do_unlink_contact_from_deal(actor: User, deal_id: int, contact_id: int) -> None:
+    deal = get_visible(Deal, actor, deal_id, for_update=True)
+    deleted, _ = DealContact.objects.filter(deal=deal, contact_id=contact_id).delete()
+    if deleted:
+        rollup.on_contact_left_deal(contact_id, deal.id)
+
+
+# --- deletion -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_delete_record(actor: User, model, record_id: int) -> None:
+    """Deleting a record removes its timeline links; the touchpoints stay in
+    the log for the other records they concern. Orphaned touchpoints stay
+    too: the log is the history of what happened, not of what we still
+    have records for."""
+    record = get_visible(model, actor, record_id, for_update=True)
+    if not can_delete(actor, record):
+        raise Forbidden(f"only the owner, an admin or a manager may delete this {model._meta.verbose_name}")
+    record.delete()
+
+

@@ -1,0 +1,197 @@
+"""REST endpoints for the touchpoint log and record timelines."""
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.params import Header, P
+from pydantic import ValidationError
+
+from config.errors import Invalid, error
+from config.schemas import Cursor, Id, InputSchema, Limit, RecordId, Text, Timestamp, responses
+from crm.models import Contact, Deal, Organization
+from crm.permissions import get_visible
+from touchpoints import queries, services
+from touchpoints.models import Touchpoint
+from touchpoints.rules import counts_as_contact, is_shown
+from touchpoints.schemas import (
+    BatchIn,
+    BatchOut,
+    KindName,
+    TimelinePage,
+    TouchpointIn,
+    TouchpointOut,
+    TouchpointPage,
+    TouchpointPatch,
+)
+
+router = Router(tags=["touchpoints"])
+IdempotencyKey = Header[str | None, P(alias="Idempotency-Key", max_length=255)]
+BASE_FIELDS = (
+    "id", "kind", "direction", "status", "occurred_at", "recorded_at", "duration_seconds", "subject",
+    "summary", "sentiment", "emoticon", "event_type", "source", "external_id", "owner_id",
+)  # fmt: skip
+
+
+def _new(payload: TouchpointIn, user, idempotency_key: str | None) -> services.NewTouchpoint:
+    return services.NewTouchpoint(**payload.dict(), idempotency_key=idempotency_key)
+
+
+def touchpoints_out(touchpoints: list[Touchpoint]) -> list[dict]:
+    links = services.direct_links_of([tp.id for tp in touchpoints])
+    return [
+        {
+            **{f: getattr(tp, f) for f in BASE_FIELDS},
+            **links[tp.id],
+            "shown_in_activity": is_shown(tp.kind, tp.status),
+            "counts_as_contact": counts_as_contact(tp.kind, tp.status),
+        }
+        for tp in touchpoints
+    ]
+
+
+def _one(touchpoint_id: int) -> dict:
+    return touchpoints_out([Touchpoint.objects.get(id=touchpoint_id)])[0]
+
+
+class TouchpointFilters(InputSchema):
+    kind: KindName | None = None
+    source: Text(20) | None = None
+    external_id: Text(255) | None = None
+    owner_id: Id | None = None
+    occurred_after: Timestamp | None = None
+    occurred_before: Timestamp | None = None
+
+
+@router.get("/touchpoints", response=responses({200: TouchpointPage}))
+def list_touchpoints(request, filters: Query[TouchpointFilters], cursor: Cursor = None, limit: Limit = 50):
+    """The log, newest first, as the caller may see it."""
+    page = queries.list_touchpoints(services.visible_touchpoints(request.auth), filters.dict(), cursor, limit)
+    return {"items": touchpoints_out(page.items), "next_cursor": page.next_cursor}
+
+
+@router.post("/touchpoints", response=responses({200: TouchpointOut, 201: TouchpointOut}))
+def create_touchpoint(request, payload: TouchpointIn, idempotency_key: IdempotencyKey = None):
+    """Record one touchpoint. A repeat with the same source + external_id, or
+    the same Idempotency-Key, answers 200 with the existing touchpoint."""
+    result = services.record_touchpoint(request.auth, _new(payload, request.auth, idempotency_key))
+    return (201 if result.created else 200), _one(result.touchpoint_id)
+
+
+BATCH_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchIn"}}},
+}
+
+
+@router.post("/touchpoints/batch", response=responses({200: BatchOut}), openapi_extra={"requestBody": BATCH_BODY})
+def create_touchpoints_batch(request: HttpRequest):
+    """Record up to 1,000 touchpoints. Each item is answered on its own: a bad
+    item is reported by index and field and stores nothing of itself; the
+    good ones are stored. Repeats (source + external_id) answer "existing"."""
+    body = _json_body(request)
+    raw_items = body.get("items") if isinstance(body, dict) else None
+    if set(body) - {"items"} if isinstance(body, dict) else False:
+        raise Invalid([error(("body", name), "unknown field", "extra_forbidden") for name in sorted(set(body) - {"items"})])
+    if not isinstance(raw_items, list) or not raw_items:
+        raise Invalid.field(("body", "items"), "must be a non-empty list")
+    if len(raw_items) > settings.BATCH_MAX_ITEMS:
+        raise Invalid.field(("body", "items"), f"at most {settings.BATCH_MAX_ITEMS} items per batch")
+    parsed: list[services.NewTouchpoint | None] = []
+    early_errors: dict[int, list[dict]] = {}
+    for i, raw in enumerate(raw_items):
+        try:
+            parsed.append(_new(TouchpointIn.model_validate(raw), request.auth, None))
+        except ValidationError as exc:
+            parsed.append(None)
+            early_errors[i] = [error(("items", i, *e["loc"]), e["msg"], e["type"]) for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+    good = [i for i, item in enumerate(parsed) if item is not None]
+    recorded = services.record_touchpoints(request.auth, [parsed[i] for i in good]) if good else []
+    results = [None] * len(raw_items)
+    for i, errs in early_errors.items():
+        results[i] = {"index": i, "status": "error", "errors": errs}
+    for i, result in zip(good, recorded):
+        if result.errors:
+            errs = [error(("items", i, *e["loc"]), e["msg"], e["type"]) for e in result.errors]
+            results[i] = {"index": i, "status": "error", "errors": errs}
+        else:
+            results[i] = {"index": i, "status": "created" if result.created else "existing", "id": result.touchpoint_id}
+    return {
+        "created": sum(r["status"] == "created" for r in results),
+        "existing": sum(r["status"] == "existing" for r in results),
+        "failed": sum(r["status"] == "error" for r in results),
+        "results": results,
+    }
+
+
+def _json_body(request: HttpRequest):
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid.field(("body",), "must be a JSON object", "json_invalid") from exc
+
+
+@router.get("/touchpoints/{touchpoint_id}", response=responses({200: TouchpointOut}))
+def get_touchpoint(request, touchpoint_id: RecordId):
+    return touchpoints_out([services.get_visible_touchpoint(request.auth, touchpoint_id)])[0]
+
+
+@router.patch("/touchpoints/{touchpoint_id}", response=responses({200: TouchpointOut}))
+def update_touchpoint(request, touchpoint_id: RecordId, payload: TouchpointPatch):
+    """Change fields or links; Last Contacted is recomputed for every record
+    the touchpoint was or is on."""
+    services.update_touchpoint(request.auth, touchpoint_id, payload.dict(exclude_unset=True))
+    return _one(touchpoint_id)
+
+
+@router.delete("/touchpoints/{touchpoint_id}", response=responses({204: None}))
+def delete_touchpoint(request, touchpoint_id: RecordId):
+    services.delete_touchpoint(request.auth, touchpoint_id)
+    return 204, None
+
+
+# --- timelines -------------------------------------------------------------------
+
+RECORD_MODELS = {"organizations": (Organization, "organization"), "contacts": (Contact, "contact"), "deals": (Deal, "deal")}
+KindsParam = Query[str | None, P(max_length=300, description="Comma-separated kinds to show, e.g. email,sms; all when absent")]
+
+
+def parse_kinds(kinds: str | None) -> list[str] | None:
+    if not kinds:
+        return None
+    names = [k.strip() for k in kinds.split(",") if k.strip()]
+    unknown = [k for k in names if k not in KindName.__args__]
+    if unknown:
+        raise Invalid.field(("query", "kinds"), f"unknown kind(s): {', '.join(unknown)}")
+    return names
+
+
+def _timeline(request, collection: str, record_id: int, kinds: str | None, cursor: str | None, limit: int) -> dict:
+    model, record_type = RECORD_MODELS[collection]
+    get_visible(model, request.auth, record_id)
+    page = queries.timeline(record_type, record_id, kinds=parse_kinds(kinds), cursor=cursor, limit=limit)
+    items = [
+        {**{f: getattr(link.touchpoint, f) for f in BASE_FIELDS}, "path": link.path, "via_contact_id": link.via_contact_id, "via_deal_id": link.via_deal_id}
+        for link in page.items
+    ]
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+@router.get("/organizations/{record_id}/timeline", response=responses({200: TimelinePage}), tags=["organizations"])
+def organization_timeline(request, record_id: RecordId, kinds: KindsParam = None, cursor: Cursor = None, limit: Limit = 50):
+    """The organization's Activity section: its own touchpoints and those of its contacts and deals, newest first."""
+    return _timeline(request, "organizations", record_id, kinds, cursor, limit)
+
+
+@router.get("/contacts/{record_id}/timeline", response=responses({200: TimelinePage}), tags=["contacts"])
+def contact_timeline(request, record_id: RecordId, kinds: KindsParam = None, cursor: Cursor = None, limit: Limit = 50):
+    """The contact's Activity section, including events and calls on its deals, newest first."""
+    return _timeline(request, "contacts", record_id, kinds, cursor, limit)
+
+
+@router.get("/deals/{record_id}/timeline", response=responses({200: TimelinePage}), tags=["deals"])
+def deal_timeline(request, record_id: RecordId, kinds: KindsParam = None, cursor: Cursor = None, limit: Limit = 50):
+    """The deal's Activity section, including its contacts' emails, SMS and calls while it was open, newest first."""
+    return _timeline(request, "deals", record_id, kinds, cursor, limit)

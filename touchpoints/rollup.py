@@ -1,0 +1,240 @@
+"""Where touchpoints show: fan-out at write time and upkeep when relationships
+change. The rules themselves (and why fan-out is done at write time) are in
+touchpoints.rules; this module applies them.
+
+Relationship changes and what they do to existing timelines:
+
+- A contact joins a deal: the contact's touchpoints from while the deal was
+  open appear on the deal, and the deal's events and calls appear on the
+  contact (backfill), and Last Contacted advances on both.
+- A contact leaves a deal: what reached the deal only through that contact
+  leaves it (unless another of the touchpoint's contacts is still on the
+  deal), and the deal's events and calls leave the contact; Last Contacted
+  is recomputed on both.
+- A contact (or deal) gets its first organization: its history is
+  backfilled onto the organization — the contact was at that organization
+  all along, we just had not recorded it.
+- A contact moves from organization A to B: nothing moves. What happened
+  while the contact was at A stays A's history; new touchpoints go to B.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q
+
+from crm.models import Contact, Deal, DealContact
+from touchpoints import lastcontacted
+from touchpoints.bulk import insert_rows
+from touchpoints.models import LinkPath, TouchpointLink
+from touchpoints.rules import CONTACT_ONLY, FANS_OUT_TO_DEAL_CONTACTS
+
+LINK_FIELDS = (
+    "touchpoint_id",
+    "organization_id",
+    "contact_id",
+    "deal_id",
+    "path",
+    "via_contact_id",
+    "via_deal_id",
+    "occurred_at",
+    "kind",
+    "shown",
+    "counts",
+)
+RECORD_COLUMN = {"organization": 1, "contact": 2, "deal": 3}  # index in LINK_FIELDS
+
+Target = tuple[str, int]  # (record_type, record_id)
+Route = tuple[str, int | None, int | None]  # (path, via_contact, via_deal)
+
+
+def chunked(values: Iterable[int], size: int = 500) -> Iterator[list[int]]:
+    batch: list[int] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def deal_open_at(created_at: datetime, closed_at: datetime | None, when: datetime) -> bool:
+    return created_at <= when and (closed_at is None or when <= closed_at)
+
+
+@dataclass
+class RollupContext:
+    """The relationships a batch of touchpoints fans out through, loaded in
+    a fixed number of queries whatever the batch size."""
+
+    contact_org: dict[int, int | None] = field(default_factory=dict)
+    contact_deals: dict[int, list[tuple[int, datetime, datetime | None]]] = field(default_factory=dict)
+    deal_org: dict[int, int | None] = field(default_factory=dict)
+    deal_contacts: dict[int, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, contact_ids: set[int], deal_ids: set[int], fanout_deal_ids: set[int]) -> RollupContext:
+        ctx = cls()
+        if contact_ids:
+            ctx.contact_org = dict(Contact.objects.filter(id__in=contact_ids).values_list("id", "organization_id"))
+            for contact_id, deal_id, created_at, closed_at in DealContact.objects.filter(contact_id__in=contact_ids).values_list(
+                "contact_id", "deal_id", "deal__created_at", "deal__closed_at"
+            ):
+                ctx.contact_deals.setdefault(contact_id, []).append((deal_id, created_at, closed_at))
+        if deal_ids:
+            ctx.deal_org = dict(Deal.objects.filter(id__in=deal_ids).values_list("id", "organization_id"))
+        if fanout_deal_ids:
+            for deal_id, contact_id in DealContact.objects.filter(deal_id__in=fanout_deal_ids).values_list("deal_id", "contact_id"):
+                ctx.deal_contacts.setdefault(deal_id, []).append(contact_id)
+        return ctx
+
+
+def targets(
+    kind: str,
+    occurred_at: datetime,
+    contact_ids: Iterable[int],
+    organization_ids: Iterable[int],
+    deal_ids: Iterable[int],
+    ctx: RollupContext,
+) -> dict[Target, Route]:
+    """Every record whose timeline carries the touchpoint, with how it got
+    there. A direct link wins over a rolled-up one; among rolled-up routes
+    the first found is kept."""
+    out: dict[Target, Route] = {}
+    for cid in contact_ids:
+        out[("contact", cid)] = (LinkPath.DIRECT, None, None)
+    for oid in organization_ids:
+        out[("organization", oid)] = (LinkPath.DIRECT, None, None)
+    for did in deal_ids:
+        out[("deal", did)] = (LinkPath.DIRECT, None, None)
+    if kind in CONTACT_ONLY:
+        return out
+    for cid in contact_ids:
+        org_id = ctx.contact_org.get(cid)
+        if org_id is not None:
+            out.setdefault(("organization", org_id), (LinkPath.CONTACT, cid, None))
+        for deal_id, created_at, closed_at in ctx.contact_deals.get(cid, ()):
+            if deal_open_at(created_at, closed_at, occurred_at):
+                out.setdefault(("deal", deal_id), (LinkPath.CONTACT, cid, None))
+    for did in deal_ids:
+        org_id = ctx.deal_org.get(did)
+        if org_id is not None:
+            out.setdefault(("organization", org_id), (LinkPath.DEAL, None, did))
+        if kind in FANS_OUT_TO_DEAL_CONTACTS:
+            for cid in ctx.deal_contacts.get(did, ()):
+                out.setdefault(("contact", cid), (LinkPath.DEAL, None, did))
+    return out
+
+
+def link_row(touchpoint_id: int, target: Target, route: Route, occurred_at, kind: str, shown: bool, counts: bool) -> tuple:
+    record_type, record_id = target
+    ids: list[int | None] = [None, None, None]
+    ids[RECORD_COLUMN[record_type] - 1] = record_id
+    path, via_contact, via_deal = route
+    return (touchpoint_id, *ids, path, via_contact, via_deal, occurred_at, kind, shown, counts)
+
+
+# --- relationship changes ---------------------------------------------------
+
+
+def _copy_links(source: Q, exclude_on: str, record_id: int, target: Target, route: Route) -> None:
+    """Give ``target`` a link for every touchpoint matching ``source`` that
+    ``target`` does not carry yet, then advance its Last Contacted."""
+    already = TouchpointLink.objects.filter(**{f"{exclude_on}_id": record_id}).values("touchpoint_id")
+    rows = []
+    newest = None
+    for tp_id, occurred_at, kind, shown, counts in (
+        TouchpointLink.objects.filter(source).exclude(touchpoint_id__in=already).values_list("touchpoint_id", "occurred_at", "kind", "shown", "counts")
+    ):
+        rows.append(link_row(tp_id, target, route, occurred_at, kind, shown, counts))
+        if counts and (newest is None or occurred_at > newest[0]):
+            newest = (occurred_at, tp_id)
+    insert_rows(TouchpointLink, LINK_FIELDS, rows)
+    if newest is not None:
+        # The via label needs the touchpoint's kind and event type; a plain
+        # recompute reads them and is only ever one indexed row here.
+        lastcontacted.recompute([target])
+
+
+def on_contact_joined_deal(contact_id: int, deal_id: int) -> None:
+    deal = Deal.objects.only("created_at", "closed_at").get(id=deal_id)
+    window = Q(occurred_at__gte=deal.created_at)
+    if deal.closed_at is not None:
+        window &= Q(occurred_at__lte=deal.closed_at)
+    _copy_links(
+        Q(contact_id=contact_id, path=LinkPath.DIRECT) & window & ~Q(kind__in=CONTACT_ONLY),
+        "deal",
+        deal_id,
+        ("deal", deal_id),
+        (LinkPath.CONTACT, contact_id, None),
+    )
+    _copy_links(
+        Q(deal_id=deal_id, path=LinkPath.DIRECT, kind__in=FANS_OUT_TO_DEAL_CONTACTS),
+        "contact",
+        contact_id,
+        ("contact", contact_id),
+        (LinkPath.DEAL, None, deal_id),
+    )
+
+
+def _drop_or_reroute(links: Q, alternatives: Q, alternative_field: str, via_field: str) -> None:
+    """Delete the rolled-up links matching ``links`` unless the touchpoint
+    still reaches the record another way (a direct link matching
+    ``alternatives``), in which case the link is re-pointed at that route."""
+    tp_ids = list(TouchpointLink.objects.filter(links).values_list("touchpoint_id", flat=True))
+    for chunk in chunked(tp_ids):
+        reroute: dict[int, int] = {}
+        for tp_id, alt in TouchpointLink.objects.filter(alternatives, touchpoint_id__in=chunk).values_list(
+            "touchpoint_id", alternative_field
+        ):
+            reroute.setdefault(tp_id, alt)
+        TouchpointLink.objects.filter(links, touchpoint_id__in=[t for t in chunk if t not in reroute]).delete()
+        by_alt: dict[int, list[int]] = {}
+        for tp_id, alt in reroute.items():
+            by_alt.setdefault(alt, []).append(tp_id)
+        for alt, tps in by_alt.items():
+            TouchpointLink.objects.filter(links, touchpoint_id__in=tps).update(**{via_field: alt})
+
+
+def on_contact_left_deal(contact_id: int, deal_id: int) -> None:
+    """Call after the DealContact row is gone."""
+    deal = Deal.objects.only("created_at", "closed_at").get(id=deal_id)
+    window = Q(occurred_at__gte=deal.created_at)
+    if deal.closed_at is not None:
+        window &= Q(occurred_at__lte=deal.closed_at)
+    _drop_or_reroute(
+        Q(deal_id=deal_id, path=LinkPath.CONTACT, via_contact_id=contact_id),
+        Q(path=LinkPath.DIRECT, contact_id__in=DealContact.objects.filter(deal_id=deal_id).values("contact_id")) & window,
+        "contact_id",
+        "via_contact_id",
+    )
+    _drop_or_reroute(
+        Q(contact_id=contact_id, path=LinkPath.DEAL, via_deal_id=deal_id),
+        Q(path=LinkPath.DIRECT, kind__in=FANS_OUT_TO_DEAL_CONTACTS, deal_id__in=DealContact.objects.filter(contact_id=contact_id).values("deal_id")),
+        "deal_id",
+        "via_deal_id",
+    )
+    lastcontacted.recompute([("deal", deal_id), ("contact", contact_id)])
+
+
+def on_contact_got_organization(contact_id: int, organization_id: int) -> None:
+    _copy_links(
+        Q(contact_id=contact_id, path=LinkPath.DIRECT) & ~Q(kind__in=CONTACT_ONLY),
+        "organization",
+        organization_id,
+        ("organization", organization_id),
+        (LinkPath.CONTACT, contact_id, None),
+    )
+
+
+def on_deal_got_organization(deal_id: int, organization_id: int) -> None:
+    _copy_links(
+        Q(deal_id=deal_id, path=LinkPath.DIRECT),
+        "organization",
+        organization_id,
+        ("organization", organization_id),
+        (LinkPath.DEAL, None, deal_id),
+    )

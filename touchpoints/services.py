@@ -1,0 +1,403 @@
+"""Every write to the touchpoint log goes through this module.
+
+``record_touchpoints`` is the one ingest path: the REST endpoints (single and
+batch), events marked held, the demo generator and, later, the channel
+adapters all call it. It validates a whole batch in one pass, writes the
+touchpoints and their rolled-up links with executemany, and advances Last
+Contacted in the same transaction.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from config.errors import Forbidden, Invalid, NotFound, error
+from crm.models import Contact, Deal, Organization
+from crm.permissions import assignable_owner_ids, can_delete, owner_condition, visible
+from touchpoints import lastcontacted, rollup
+from touchpoints.bulk import allocate_ids, insert_rows
+from touchpoints.models import LinkPath, Touchpoint, TouchpointLink
+from touchpoints.rules import (
+    STATUSES,
+    VIA_BY_EVENT_TYPE,
+    Kind,
+    Source,
+    contact_via,
+    counts_as_contact,
+    default_status,
+    is_shown,
+)
+
+TOUCHPOINT_FIELDS = (
+    "id",
+    "kind",
+    "direction",
+    "status",
+    "occurred_at",
+    "recorded_at",
+    "duration_seconds",
+    "subject",
+    "summary",
+    "sentiment",
+    "emoticon",
+    "event_type",
+    "source",
+    "external_id",
+    "idempotency_key",
+    "owner_id",
+    "created_by_id",
+)
+LINK_ARGUMENTS = (("contact_ids", Contact), ("organization_ids", Organization), ("deal_ids", Deal))
+
+
+@dataclass
+class NewTouchpoint:
+    kind: str
+    occurred_at: datetime
+    status: str | None = None
+    direction: str | None = None
+    duration_seconds: int | None = None
+    subject: str = ""
+    summary: str = ""
+    sentiment: float | None = None
+    emoticon: int | None = None
+    event_type: str | None = None
+    source: str = Source.API
+    external_id: str | None = None
+    idempotency_key: str | None = None
+    owner_id: int | None = None
+    contact_ids: Sequence[int] = ()
+    organization_ids: Sequence[int] = ()
+    deal_ids: Sequence[int] = ()
+
+
+@dataclass
+class Recorded:
+    """The answer for one item: the touchpoint's id and whether this call
+    created it (False: it already existed), or the item's errors."""
+
+    touchpoint_id: int | None = None
+    created: bool = False
+    errors: list[dict] = field(default_factory=list)
+
+
+# --- checks -------------------------------------------------------------------
+
+
+def check_kind_fields(kind: str, status: str | None, event_type: str | None, loc: tuple = ()) -> list[dict]:
+    errors = []
+    if status is not None and status not in STATUSES[kind]:
+        errors.append(error((*loc, "status"), f"must be one of {', '.join(STATUSES[kind])} for kind {kind}"))
+    if event_type is not None:
+        if kind != Kind.EVENT:
+            errors.append(error((*loc, "event_type"), "only touchpoints of kind event have an event type"))
+        elif event_type not in VIA_BY_EVENT_TYPE:
+            errors.append(error((*loc, "event_type"), f"must be one of {', '.join(VIA_BY_EVENT_TYPE)}"))
+    return errors
+
+
+def check_new_touchpoints(actor: User, items: Sequence[NewTouchpoint]) -> list[list[dict]]:
+    """Errors per item (empty list: fine). Reference checks cost one query
+    per record type for the whole batch. A record the actor may not see is
+    reported exactly like a missing one."""
+    errors: list[list[dict]] = [check_kind_fields(item.kind, item.status, item.event_type) for item in items]
+    for argument, model in LINK_ARGUMENTS:
+        wanted = {rid for item in items for rid in getattr(item, argument)}
+        found = set(visible(model, actor).filter(id__in=wanted).values_list("id", flat=True)) if wanted else set()
+        for i, item in enumerate(items):
+            for j, rid in enumerate(getattr(item, argument)):
+                if rid not in found:
+                    errors[i].append(error((argument, j), f"{model._meta.verbose_name} {rid} not found"))
+    owners = {item.owner_id for item in items if item.owner_id is not None and item.owner_id != actor.id}
+    allowed = assignable_owner_ids(actor, owners) if owners else set()
+    for i, item in enumerate(items):
+        if item.owner_id is not None and item.owner_id != actor.id and item.owner_id not in allowed:
+            errors[i].append(error(("owner_id",), f"user {item.owner_id} not found or not assignable by you"))
+    return errors
+
+
+# --- ingest -----------------------------------------------------------------
+
+
+def record_touchpoints(actor: User | None, items: Sequence[NewTouchpoint], *, checked: bool = False) -> list[Recorded]:
+    """Store touchpoints, each exactly once.
+
+    A repeat of (source, external_id), or of the actor's Idempotency-Key,
+    answers with the existing touchpoint. Concurrent first deliveries of the
+    same id race on the unique constraints; the loser's transaction rolls
+    back whole and is retried, and then finds the winner's row.
+
+    ``checked=True`` skips check_new_touchpoints, for trusted internal
+    writers (the event sync, the demo generator) that built the items from
+    rows they already validated.
+    """
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _record(actor, items, checked)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _find_existing(actor: User | None, items: Sequence[NewTouchpoint]) -> tuple[dict, dict]:
+    by_source: dict[str, set[str]] = {}
+    for item in items:
+        if item.external_id is not None:
+            by_source.setdefault(item.source, set()).add(item.external_id)
+    by_external: dict[tuple[str, str], int] = {}
+    for source, external_ids in by_source.items():
+        for tp_id, external_id in Touchpoint.objects.filter(source=source, external_id__in=external_ids).values_list(
+            "id", "external_id"
+        ):
+            by_external[(source, external_id)] = tp_id
+    keys = {item.idempotency_key for item in items if item.idempotency_key is not None}
+    by_key: dict[str, int] = {}
+    if keys and actor is not None:
+        by_key = {
+            key: tp_id
+            for tp_id, key in Touchpoint.objects.filter(created_by=actor, idempotency_key__in=keys).values_list("id", "idempotency_key")
+        }
+    return by_external, by_key
+
+
+def _record(actor: User | None, items: Sequence[NewTouchpoint], checked: bool) -> list[Recorded]:
+    results = [Recorded() for _ in items]
+    if not checked:
+        for result, item_errors in zip(results, check_new_touchpoints(actor, items)):
+            result.errors = item_errors
+    valid = [i for i, result in enumerate(results) if not result.errors]
+    by_external, by_key = _find_existing(actor, [items[i] for i in valid])
+
+    # Decide which items are new; later repeats inside the batch point at
+    # the first occurrence.
+    first_index_of: dict[tuple, int] = {}
+    fresh: list[int] = []
+    repeat_of: dict[int, int] = {}
+    for i in valid:
+        item = items[i]
+        ext = (item.source, item.external_id) if item.external_id is not None else None
+        key = item.idempotency_key
+        existing = (by_external.get(ext) if ext else None) or (by_key.get(key) if key else None)
+        if existing is not None:
+            results[i].touchpoint_id = existing
+            continue
+        earlier = (first_index_of.get(("ext", ext)) if ext else None) or (first_index_of.get(("key", key)) if key else None)
+        if earlier is not None:
+            repeat_of[i] = earlier
+            continue
+        if ext:
+            first_index_of[("ext", ext)] = i
+        if key:
+            first_index_of[("key", key)] = i
+        fresh.append(i)
+
+    ids = allocate_ids(Touchpoint, len(fresh))
+    contact_ids = {c for i in fresh for c in items[i].contact_ids}
+    deal_ids = {d for i in fresh for d in items[i].deal_ids}
+    fanout_deal_ids = {d for i in fresh if items[i].kind in rollup.FANS_OUT_TO_DEAL_CONTACTS for d in items[i].deal_ids}
+    ctx = rollup.RollupContext.load(contact_ids, deal_ids, fanout_deal_ids)
+
+    now = timezone.now()
+    actor_id = actor.id if actor is not None else None
+    tp_rows = []
+    link_rows = []
+    latest: dict[tuple[str, int], tuple[datetime, str]] = {}
+    for tp_id, i in zip(ids, fresh):
+        item = items[i]
+        status = item.status or default_status(item.kind)
+        event_type = item.event_type or ("meeting" if item.kind == Kind.EVENT else None)
+        shown = is_shown(item.kind, status)
+        counts = counts_as_contact(item.kind, status)
+        via = contact_via(item.kind, event_type) if counts else None
+        tp_rows.append(
+            (
+                tp_id,
+                item.kind,
+                item.direction,
+                status,
+                item.occurred_at,
+                now,
+                item.duration_seconds,
+                item.subject,
+                item.summary,
+                item.sentiment,
+                item.emoticon,
+                event_type,
+                item.source,
+                item.external_id,
+                item.idempotency_key,
+                item.owner_id if item.owner_id is not None else actor_id,
+                actor_id,
+            )
+        )
+        for target, route in rollup.targets(
+            item.kind, item.occurred_at, item.contact_ids, item.organization_ids, item.deal_ids, ctx
+        ).items():
+            link_rows.append(rollup.link_row(tp_id, target, route, item.occurred_at, item.kind, shown, counts))
+            if counts:
+                current = latest.get(target)
+                if current is None or item.occurred_at > current[0]:
+                    latest[target] = (item.occurred_at, via)
+        results[i].touchpoint_id = tp_id
+        results[i].created = True
+    for i, earlier in repeat_of.items():
+        results[i].touchpoint_id = results[earlier].touchpoint_id
+
+    insert_rows(Touchpoint, TOUCHPOINT_FIELDS, tp_rows)
+    insert_rows(TouchpointLink, rollup.LINK_FIELDS, link_rows)
+    lastcontacted.advance(latest)
+    return results
+
+
+def record_touchpoint(actor: User | None, item: NewTouchpoint) -> Recorded:
+    """One touchpoint; raises Invalid instead of returning errors."""
+    (result,) = record_touchpoints(actor, [item])
+    if result.errors:
+        raise Invalid(result.errors)
+    return result
+
+
+# --- reads used by writers --------------------------------------------------------
+
+
+def visible_touchpoints(user: User):
+    """Touchpoints the user may see: all for admins and managers; for reps,
+    those they or their team own, and those directly on a record they see."""
+    qs = Touchpoint.objects.all()
+    if user.sees_everything:
+        return qs
+    on_visible_record = (
+        Q(contact_id__in=visible(Contact, user).values("id"))
+        | Q(organization_id__in=visible(Organization, user).values("id"))
+        | Q(deal_id__in=visible(Deal, user).values("id"))
+    )
+    linked = TouchpointLink.objects.filter(on_visible_record, path=LinkPath.DIRECT).values("touchpoint_id")
+    return qs.filter((owner_condition(user) & Q(owner__isnull=False)) | Q(id__in=linked))
+
+
+def get_visible_touchpoint(user: User, touchpoint_id: int) -> Touchpoint:
+    tp = visible_touchpoints(user).filter(id=touchpoint_id).first()
+    if tp is None:
+        raise NotFound(f"touchpoint {touchpoint_id} not found")
+    return tp
+
+
+def direct_links_of(touchpoint_ids: list[int]) -> dict[int, dict[str, list[int]]]:
+    """The records each touchpoint names directly (one query for them all)."""
+    out = {tp_id: {"contact_ids": [], "organization_ids": [], "deal_ids": []} for tp_id in touchpoint_ids}
+    for tp_id, contact_id, organization_id, deal_id in (
+        TouchpointLink.objects.filter(touchpoint_id__in=touchpoint_ids, path=LinkPath.DIRECT)
+        .order_by("id")
+        .values_list("touchpoint_id", "contact_id", "organization_id", "deal_id")
+    ):
+        if contact_id:
+            out[tp_id]["contact_ids"].append(contact_id)
+        elif organization_id:
+            out[tp_id]["organization_ids"].append(organization_id)
+        else:
+            out[tp_id]["deal_ids"].append(deal_id)
+    return out
+
+
+def direct_links(touchpoint_id: int) -> dict[str, list[int]]:
+    return direct_links_of([touchpoint_id])[touchpoint_id]
+
+
+# --- changes ------------------------------------------------------------------
+
+EDITABLE_FIELDS = (
+    "status",
+    "direction",
+    "occurred_at",
+    "duration_seconds",
+    "subject",
+    "summary",
+    "sentiment",
+    "emoticon",
+    "event_type",
+    "owner_id",
+)
+
+
+def _linked_records(touchpoint_id: int) -> set[tuple[str, int]]:
+    records = set()
+    for org, contact, deal in TouchpointLink.objects.filter(touchpoint_id=touchpoint_id).values_list(
+        "organization_id", "contact_id", "deal_id"
+    ):
+        records.add(("organization", org) if org else ("contact", contact) if contact else ("deal", deal))
+    return records
+
+
+def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, checked: bool = False) -> Touchpoint:
+    """Change a touchpoint's fields and/or its direct links.
+
+    Links are re-derived from the new direct set with today's
+    relationships; the link copies of occurred_at/kind/shown/counts are kept
+    in step; Last Contacted is recomputed for every record the touchpoint
+    was or is on, since it may have stopped counting or moved in time.
+    """
+    unknown = set(changes) - set(EDITABLE_FIELDS) - {a for a, _ in LINK_ARGUMENTS}
+    if unknown:
+        raise Invalid([error((name,), "cannot be changed") for name in sorted(unknown)])
+    with transaction.atomic():
+        qs = Touchpoint.objects.select_for_update()
+        tp = (qs if checked or actor is None else qs.filter(id__in=visible_touchpoints(actor).values("id"))).filter(id=touchpoint_id).first()
+        if tp is None:
+            raise NotFound(f"touchpoint {touchpoint_id} not found")
+        new_links = {a: changes[a] for a, _ in LINK_ARGUMENTS if a in changes and changes[a] is not None}
+        if not checked:
+            errors = check_kind_fields(tp.kind, changes.get("status"), changes.get("event_type"))
+            if new_links or changes.get("owner_id"):
+                probe = NewTouchpoint(kind=tp.kind, occurred_at=tp.occurred_at, owner_id=changes.get("owner_id"), **new_links)
+                errors += check_new_touchpoints(actor, [probe])[0]
+            if errors:
+                raise Invalid(errors)
+        for name in EDITABLE_FIELDS:
+            if name in changes and not (name in ("status", "occurred_at") and changes[name] is None):
+                setattr(tp, name, changes[name])
+        tp.save()
+        before = _linked_records(tp.id)
+        shown = is_shown(tp.kind, tp.status)
+        counts = counts_as_contact(tp.kind, tp.status)
+        if new_links:
+            current = direct_links(tp.id)
+            current.update(new_links)
+            TouchpointLink.objects.filter(touchpoint_id=tp.id).delete()
+            ctx = rollup.RollupContext.load(
+                set(current["contact_ids"]),
+                set(current["deal_ids"]),
+                set(current["deal_ids"]) if tp.kind in rollup.FANS_OUT_TO_DEAL_CONTACTS else set(),
+            )
+            rows = [
+                rollup.link_row(tp.id, target, route, tp.occurred_at, tp.kind, shown, counts)
+                for target, route in rollup.targets(
+                    tp.kind, tp.occurred_at, current["contact_ids"], current["organization_ids"], current["deal_ids"], ctx
+                ).items()
+            ]
+            insert_rows(TouchpointLink, rollup.LINK_FIELDS, rows)
+        else:
+            TouchpointLink.objects.filter(touchpoint_id=tp.id).update(occurred_at=tp.occurred_at, shown=shown, counts=counts)
+        lastcontacted.recompute(before | _linked_records(tp.id))
+    return tp
+
+
+def delete_touchpoint(actor: User | None, touchpoint_id: int, *, checked: bool = False) -> None:
+    with transaction.atomic():
+        tp = Touchpoint.objects.select_for_update().filter(id=touchpoint_id).first() if checked or actor is None else None
+        if tp is None and not checked and actor is not None:
+            tp = get_visible_touchpoint(actor, touchpoint_id)
+            if not (can_delete(actor, tp) or actor.id == tp.created_by_id):
+                raise Forbidden("only the owner, an admin or a manager may delete this touchpoint")
+        if tp is None:
+            raise NotFound(f"touchpoint {touchpoint_id} not found")
+        records = _linked_records(tp.id)
+        tp.delete()
+        lastcontacted.recompute(records)
