@@ -118,7 +118,7 @@ def _visible_contacts(actor: User, contact_ids: list[int]) -> list[int]:
 
 @transaction.atomic
 def do_update_event(actor: User, event_id: int, data: dict) -> Event:
-    event = _get(visible_events(actor).select_for_update(), event_id, "event")
+    event = _get(visible_events(actor).select_for_update(of=("self",)), event_id, "event")
     if "owner_id" in data and data["owner_id"] != event.owner_id:
         event.owner_id = check_owner(actor, data["owner_id"])
     if data.get("status") is not None and data["status"] != EventStatus.HELD and "emoticon" not in data:
@@ -139,7 +139,7 @@ def do_update_event(actor: User, event_id: int, data: dict) -> Event:
 def do_delete_event(actor: User, event_id: int) -> None:
     """Deleting an event deletes the touchpoint it became: a meeting that is
     deleted was, for the CRM's purposes, entered by mistake."""
-    event = _get(visible_events(actor).select_for_update(), event_id, "event")
+    event = _get(visible_events(actor).select_for_update(of=("self",)), event_id, "event")
     if not can_delete(actor, event):
         raise Forbidden("only the owner, an admin or a manager may delete this event")
     touchpoint_id = event.touchpoint_id
@@ -176,7 +176,7 @@ def do_create_task(actor: User, data: dict) -> Task:
 
 @transaction.atomic
 def do_update_task(actor: User, task_id: int, data: dict) -> Task:
-    task = _get(visible_tasks(actor).select_for_update(), task_id, "task")
+    task = _get(visible_tasks(actor).select_for_update(of=("self",)), task_id, "task")
     if "owner_id" in data and data["owner_id"] != task.owner_id:
         task.owner_id = check_owner(actor, data["owner_id"])
     _apply(task, data, TASK_FIELDS)
@@ -188,7 +188,7 @@ def do_update_task(actor: User, task_id: int, data: dict) -> Task:
 
 @transaction.atomic
 def do_delete_task(actor: User, task_id: int) -> None:
-    task = _get(visible_tasks(actor).select_for_update(), task_id, "task")
+    task = _get(visible_tasks(actor).select_for_update(of=("self",)), task_id, "task")
     if not can_delete(actor, task):
         raise Forbidden("only the owner, an admin or a manager may delete this task")
     task.delete()

@@ -67,7 +67,7 @@ def get_visible(model: type[Model], user: User, record_id: int, *, loc: tuple | 
     with it, a 422 naming that field (a reference inside a request body)."""
     qs = visible(model, user)
     if for_update:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))
     record = qs.filter(id=record_id).first()
     if record is None:
         name = model._meta.verbose_name

@@ -106,7 +106,7 @@ def create_touchpoints_batch(request: HttpRequest):
             parsed.append(_new(TouchpointIn.model_validate(raw), request.auth, None))
         except ValidationError as exc:
             parsed.append(None)
-            early_errors[i] = [error(("items", i, *e["loc"]), e["msg"], e["type"]) for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+            early_errors[i] = [error(("body", "items", i, *e["loc"]), e["msg"], e["type"]) for e in exc.errors(include_url=False, include_context=False, include_input=False)]
     good = [i for i, item in enumerate(parsed) if item is not None]
     recorded = services.record_touchpoints(request.auth, [parsed[i] for i in good]) if good else []
     results = [None] * len(raw_items)
@@ -114,7 +114,7 @@ def create_touchpoints_batch(request: HttpRequest):
         results[i] = {"index": i, "status": "error", "errors": errs}
     for i, result in zip(good, recorded):
         if result.errors:
-            errs = [error(("items", i, *e["loc"]), e["msg"], e["type"]) for e in result.errors]
+            errs = [error(("body", "items", i, *e["loc"]), e["msg"], e["type"]) for e in result.errors]
             results[i] = {"index": i, "status": "error", "errors": errs}
         else:
             results[i] = {"index": i, "status": "created" if result.created else "existing", "id": result.touchpoint_id}

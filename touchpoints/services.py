@@ -168,6 +168,11 @@ def _find_existing(actor: User | None, items: Sequence[NewTouchpoint]) -> tuple[
     return by_external, by_key
 
 
+def _first_present(*values: int | None) -> int | None:
+    # Not `a or b`: index 0 is a real answer.
+    return next((v for v in values if v is not None), None)
+
+
 def _record(actor: User | None, items: Sequence[NewTouchpoint], checked: bool) -> list[Recorded]:
     results = [Recorded() for _ in items]
     if not checked:
@@ -185,11 +190,11 @@ def _record(actor: User | None, items: Sequence[NewTouchpoint], checked: bool) -
         item = items[i]
         ext = (item.source, item.external_id) if item.external_id is not None else None
         key = item.idempotency_key
-        existing = (by_external.get(ext) if ext else None) or (by_key.get(key) if key else None)
+        existing = _first_present(by_external.get(ext) if ext else None, by_key.get(key) if key else None)
         if existing is not None:
             results[i].touchpoint_id = existing
             continue
-        earlier = (first_index_of.get(("ext", ext)) if ext else None) or (first_index_of.get(("key", key)) if key else None)
+        earlier = _first_present(first_index_of.get(("ext", ext)), first_index_of.get(("key", key)))
         if earlier is not None:
             repeat_of[i] = earlier
             continue
@@ -348,7 +353,7 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
     if unknown:
         raise Invalid([error((name,), "cannot be changed") for name in sorted(unknown)])
     with transaction.atomic():
-        qs = Touchpoint.objects.select_for_update()
+        qs = Touchpoint.objects.select_for_update(of=("self",))
         tp = (qs if checked or actor is None else qs.filter(id__in=visible_touchpoints(actor).values("id"))).filter(id=touchpoint_id).first()
         if tp is None:
             raise NotFound(f"touchpoint {touchpoint_id} not found")
@@ -391,7 +396,7 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
 
 def delete_touchpoint(actor: User | None, touchpoint_id: int, *, checked: bool = False) -> None:
     with transaction.atomic():
-        tp = Touchpoint.objects.select_for_update().filter(id=touchpoint_id).first() if checked or actor is None else None
+        tp = Touchpoint.objects.select_for_update(of=("self",)).filter(id=touchpoint_id).first() if checked or actor is None else None
         if tp is None and not checked and actor is not None:
             tp = get_visible_touchpoint(actor, touchpoint_id)
             if not (can_delete(actor, tp) or actor.id == tp.created_by_id):
