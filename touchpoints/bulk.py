@@ -5,7 +5,9 @@ ids on every backend in one round trip; ingest needs the ids to write the
 link rows in the same transaction, so it allocates them first and writes
 plain tuples with executemany.
 """
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from django.db import connection, models
 
@@ -34,22 +36,55 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
         return list(range(start, start + count))
 
 
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+
+
+def datetime_converter() -> Callable[[datetime | None], Any]:
+    """What the ORM would store for an aware datetime, without its per-value
+    overhead (measured: 20 us a value, most of a 1,000-item batch's Python
+    time). SQLite: naive UTC text as Django writes it; PostgreSQL: the aware
+    value itself (timestamptz). Resolve once per batch, not per value."""
+    if connection.vendor != "sqlite":
+        return lambda value: value
+    cache: dict[datetime, str] = {}
+
+    def convert(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        text = cache.get(value)
+        if text is None:
+            text = cache[value] = _sqlite_datetime(value)
+        return text
+
+    return convert
+
+
+def _preparer(field: models.Field, convert_datetime) -> Callable[[Any], Any] | None:
+    if isinstance(field, models.DateTimeField):
+        return convert_datetime
+    if isinstance(field, (models.DateField, models.DecimalField, models.JSONField)):
+        return lambda value: field.get_db_prep_save(value, connection)
+    return None
+
+
 def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Iterable[Sequence]) -> None:
     """INSERT plain tuples (in ``field_names`` order) with one executemany.
 
-    Values are passed through each field's get_db_prep_save so datetimes and
-    the like are stored exactly as the ORM would store them.
+    Values are converted as the ORM would store them (datetimes to UTC,
+    decimals and dates to their database form).
     """
     fields = [model._meta.get_field(name) for name in field_names]
-    needs_prep = [
-        i for i, f in enumerate(fields) if isinstance(f, (models.DateTimeField, models.DateField, models.DecimalField, models.JSONField))
-    ]
+    convert_datetime = datetime_converter()
+    preparers = [(i, prep) for i, f in enumerate(fields) if (prep := _preparer(f, convert_datetime)) is not None]
     prepared = []
     for row in rows:
-        if needs_prep:
+        if preparers:
             row = list(row)
-            for i in needs_prep:
-                row[i] = fields[i].get_db_prep_save(row[i], connection)
+            for i, prep in preparers:
+                row[i] = prep(row[i])
         prepared.append(row)
     if not prepared:
         return

@@ -25,6 +25,7 @@ from datetime import datetime
 from django.db import connection
 
 from crm.models import Contact, Deal, Organization
+from touchpoints.bulk import datetime_converter
 from touchpoints.models import TouchpointLink
 from touchpoints.rules import contact_via
 
@@ -39,11 +40,11 @@ def advance(latest: dict[tuple[str, int], tuple[datetime, str]]) -> None:
         rows = sorted((rid, when, via) for (rtype, rid), (when, via) in latest.items() if rtype == record_type)
         if not rows:
             continue
-        field = model._meta.get_field("last_contacted_on")
         table = connection.ops.quote_name(model._meta.db_table)
         params = []
+        convert = datetime_converter()
         for rid, when, via in rows:
-            db_when = field.get_db_prep_save(when, connection)
+            db_when = convert(when)
             params.append((db_when, via, rid, db_when))
         with connection.cursor() as cursor:
             cursor.executemany(
