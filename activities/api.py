@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from activities import queries, services
 from activities.models import Event
@@ -57,7 +57,7 @@ def list_events(request, filters: Query[EventFilters], cursor: Cursor = None, li
 def create_event(request, payload: EventIn):
     """Create an event. One created as Held or Not Held (logging a past
     meeting) becomes a touchpoint at once."""
-    return 201, _event(services.do_create_event(request.auth, payload.dict()).id)
+    return Status(201, _event(services.do_create_event(request.auth, payload.dict()).id))
 
 
 @router.get("/events/{event_id}", response=responses({200: EventOut}), tags=["events"])
@@ -78,7 +78,7 @@ def update_event(request, event_id: RecordId, payload: EventPatch):
 @router.delete("/events/{event_id}", response=responses({204: None}), tags=["events"])
 def delete_event(request, event_id: RecordId):
     services.do_delete_event(request.auth, event_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/tasks", response=responses({200: TaskPage}), tags=["tasks"])
@@ -89,7 +89,7 @@ def list_tasks(request, filters: Query[TaskFilters], cursor: Cursor = None, limi
 
 @router.post("/tasks", response=responses({201: TaskOut}), tags=["tasks"])
 def create_task(request, payload: TaskIn):
-    return 201, services.do_create_task(request.auth, payload.dict())
+    return Status(201, services.do_create_task(request.auth, payload.dict()))
 
 
 @router.get("/tasks/{task_id}", response=responses({200: TaskOut}), tags=["tasks"])
@@ -108,7 +108,7 @@ def update_task(request, task_id: RecordId, payload: TaskPatch):
 @router.delete("/tasks/{task_id}", response=responses({204: None}), tags=["tasks"])
 def delete_task(request, task_id: RecordId):
     services.do_delete_task(request.auth, task_id)
-    return 204, None
+    return Status(204, None)
 
 
 # --- Up Next -----------------------------------------------------------------------

@@ -7,13 +7,12 @@ from ninja import Schema
 from pydantic import Field
 
 from activities.models import EventStatus, EventType, TaskStatus
-from config.schemas import Id, IdList, InputSchema, LongText, Name, Timestamp
+from config.schemas import Day, Id, IdList, InputSchema, LongText, Name, Timestamp
 
 EventTypeName = Literal[tuple(EventType.values)]  # type: ignore[valid-type]
 EventStatusName = Literal[tuple(EventStatus.values)]  # type: ignore[valid-type]
 TaskStatusName = Literal[tuple(TaskStatus.values)]  # type: ignore[valid-type]
 EmoticonValue = Annotated[int, Field(ge=1, le=5, description="1 very unhappy .. 5 very happy")]
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2200, 1, 1))]
 
 
 class EventIn(InputSchema):

@@ -17,7 +17,7 @@ from activities.models import Event, EventStatus, Task, TaskStatus
 from activities.permissions import visible_events, visible_tasks
 from config.errors import Forbidden, Invalid, NotFound
 from crm.models import Contact, Deal, Organization
-from crm.permissions import can_delete, check_owner, get_visible, visible
+from crm.permissions import can_delete, check_can_reassign, check_owner, get_visible, visible
 from touchpoints import services as touchpoint_services
 from touchpoints.rules import Kind, Source
 
@@ -120,6 +120,7 @@ def _visible_contacts(actor: User, contact_ids: list[int]) -> list[int]:
 def do_update_event(actor: User, event_id: int, data: dict) -> Event:
     event = _get(visible_events(actor).select_for_update(of=("self",)), event_id, "event")
     if "owner_id" in data and data["owner_id"] != event.owner_id:
+        check_can_reassign(actor, event)
         event.owner_id = check_owner(actor, data["owner_id"])
     if data.get("status") is not None and data["status"] != EventStatus.HELD and "emoticon" not in data:
         event.emoticon = None  # an emoticon belongs to a held event only
@@ -178,6 +179,7 @@ def do_create_task(actor: User, data: dict) -> Task:
 def do_update_task(actor: User, task_id: int, data: dict) -> Task:
     task = _get(visible_tasks(actor).select_for_update(of=("self",)), task_id, "task")
     if "owner_id" in data and data["owner_id"] != task.owner_id:
+        check_can_reassign(actor, task)
         task.owner_id = check_owner(actor, data["owner_id"])
     _apply(task, data, TASK_FIELDS)
     _set_task_links(actor, task, data)

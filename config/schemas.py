@@ -3,20 +3,21 @@
 Every input is bounded so that no request can reach the database with a
 value it cannot store: ids within 2**53 (also safe for JavaScript clients),
 strings without NUL characters or lone surrogates (PostgreSQL rejects
-both), datetimes with an explicit offset between 1900 and 2200.
+both), datetimes with an explicit offset in the years 1900-2199.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from ninja import Schema
 from ninja.params import P, Path, Query
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 MAX_ID = 2**53 - 1
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+EARLIEST = datetime(1900, 1, 1)
+LATEST = datetime(2200, 1, 1)
 
 
 def _storable_text(value: str) -> str:
@@ -29,20 +30,55 @@ def _storable_text(value: str) -> str:
     return value
 
 
+# Dates and times are ISO 8601 strings in years 1900-2199: any later or
+# earlier is a typo, and the bound keeps conversions to UTC from overflowing.
+# The schema says so with a pattern; _iso_text enforces the same (pydantic
+# would otherwise also read a JSON number, or a numeric query string, as a
+# Unix timestamp).
+YEAR_PATTERN = r"^(19|20|21)[0-9]{2}-"
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+
+def _iso_text(value):
+    if isinstance(value, (date, datetime)):  # a value from Python, not from a request
+        return value
+    if not isinstance(value, str) or not re.match(YEAR_PATTERN, value):
+        raise ValueError("must be an ISO 8601 date between 1900 and 2199")
+    return value
+
+
 def _in_range(value: datetime) -> datetime:
-    if not EARLIEST <= value <= LATEST:
+    # Wall-clock time, so the bound is the same whatever the offset and
+    # matches YEAR_PATTERN exactly.
+    if not EARLIEST <= value.replace(tzinfo=None) < LATEST:
         raise ValueError("must be between 1900-01-01 and 2200-01-01")
     return value.astimezone(UTC)
 
 
 def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory
-    return Annotated[str, StringConstraints(max_length=max_length, min_length=min_length), AfterValidator(_storable_text)]
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_length, min_length=min_length),
+        AfterValidator(_storable_text),
+        Field(json_schema_extra={"pattern": NO_NUL_PATTERN}),
+    ]
 
 
 Name = Text(200, 1)
 ShortText = Text(200)
 LongText = Text(20_000)
-Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_in_range),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}),
+]
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_text),
+    Field(ge=date(1900, 1, 1), lt=date(2200, 1, 1)),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": YEAR_PATTERN}),
+]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 IdList = Annotated[list[Id], Field(max_length=100)]
 RecordId = Path[int, P(ge=1, le=MAX_ID)]

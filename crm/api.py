@@ -1,7 +1,7 @@
 """REST endpoints for organizations, contacts and deals."""
 from __future__ import annotations
 
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from config.schemas import Cursor, Id, InputSchema, Limit, RecordId, Text, responses
 from crm import queries, services
@@ -59,7 +59,7 @@ def list_organizations(request, filters: Query[OrganizationFilters], cursor: Cur
 
 @router.post("/organizations", response=responses({201: OrganizationOut}), tags=["organizations"])
 def create_organization(request, payload: OrganizationIn):
-    return 201, services.do_create_organization(request.auth, payload.dict())
+    return Status(201, services.do_create_organization(request.auth, payload.dict()))
 
 
 @router.get("/organizations/{organization_id}", response=responses({200: OrganizationOut}), tags=["organizations"])
@@ -75,7 +75,7 @@ def update_organization(request, organization_id: RecordId, payload: Organizatio
 @router.delete("/organizations/{organization_id}", response=responses({204: None}), tags=["organizations"])
 def delete_organization(request, organization_id: RecordId):
     services.do_delete_record(request.auth, Organization, organization_id)
-    return 204, None
+    return Status(204, None)
 
 
 # --- contacts -----------------------------------------------------------------------
@@ -94,7 +94,7 @@ def list_contacts(request, filters: Query[ContactFilters], cursor: Cursor = None
 @router.post("/contacts", response=responses({201: ContactOut}), tags=["contacts"])
 def create_contact(request, payload: ContactIn):
     contact = services.do_create_contact(request.auth, payload.dict())
-    return 201, _contact(request, contact.id)
+    return Status(201, _contact(request, contact.id))
 
 
 @router.get("/contacts/{contact_id}", response=responses({200: ContactOut}), tags=["contacts"])
@@ -112,7 +112,7 @@ def update_contact(request, contact_id: RecordId, payload: ContactPatch):
 @router.delete("/contacts/{contact_id}", response=responses({204: None}), tags=["contacts"])
 def delete_contact(request, contact_id: RecordId):
     services.do_delete_record(request.auth, Contact, contact_id)
-    return 204, None
+    return Status(204, None)
 
 
 # --- deals ----------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def list_deals(request, filters: Query[DealFilters], cursor: Cursor = None, limi
 @router.post("/deals", response=responses({201: DealOut}), tags=["deals"])
 def create_deal(request, payload: DealIn):
     deal = services.do_create_deal(request.auth, payload.dict())
-    return 201, _deal(deal.id)
+    return Status(201, _deal(deal.id))
 
 
 @router.get("/deals/{deal_id}", response=responses({200: DealOut}), tags=["deals"])
@@ -149,7 +149,7 @@ def update_deal(request, deal_id: RecordId, payload: DealPatch):
 @router.delete("/deals/{deal_id}", response=responses({204: None}), tags=["deals"])
 def delete_deal(request, deal_id: RecordId):
     services.do_delete_record(request.auth, Deal, deal_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/deals/{deal_id}/contacts", response=responses({200: DealOut}), tags=["deals"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from accounts.models import User
-from config.errors import Invalid, NotFound
+from config.errors import Forbidden, Invalid, NotFound
 from crm.models import Contact, Deal, Organization, Share
 
 RECORD_TYPE_OF = {Organization: "organization", Contact: "contact", Deal: "deal"}
@@ -42,6 +42,13 @@ def visible(model: type[Model], user: User) -> QuerySet:
 def can_delete(user: User, record) -> bool:
     """Reps delete only what they own; admins and managers anything they see."""
     return user.sees_everything or record.owner_id == user.id
+
+
+def check_can_reassign(actor: User, record) -> None:
+    """Only who may delete a record may give it away: otherwise a teammate
+    could make a record theirs and then delete it."""
+    if not can_delete(actor, record):
+        raise Forbidden(f"only the owner, an admin or a manager may reassign this {record._meta.verbose_name}")
 
 
 def assignable_owner_ids(actor: User, owner_ids: set[int]) -> set[int]:

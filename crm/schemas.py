@@ -1,20 +1,43 @@
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from config.schemas import Id, InputSchema, Name, ShortText, Text, Timestamp
+from config.schemas import Day, Id, InputSchema, Name, ShortText, Text, Timestamp
 from crm.models import ContactRole, DealStage, LastContactedVia
 
 Stage = Literal[tuple(DealStage.values)]  # type: ignore[valid-type]
 Role = Literal[tuple(ContactRole.values)]  # type: ignore[valid-type]
 Via = Literal[tuple(LastContactedVia.values)]  # type: ignore[valid-type]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2200, 1, 1))]
+AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+
+
+def _amount(value):
+    """An amount is a JSON number or a decimal string ("1200.50"), both with
+    at most 12 digits before the point and 2 after, as the schema says."""
+    if isinstance(value, bool) or (isinstance(value, str) and not re.fullmatch(AMOUNT_PATTERN[1:-1], value)):
+        raise ValueError("must be a number or a decimal string like 1200.50, at most 2 decimal places")
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    Field(ge=0, max_digits=14, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 999_999_999_999.99, "multipleOf": 0.01},
+                {"type": "string", "pattern": AMOUNT_PATTERN},
+            ]
+        }
+    ),
+]
 EmailList = Annotated[list[Text(254, 3)], Field(max_length=20)]
 PhoneList = Annotated[list[Text(40, 2)], Field(max_length=20)]
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from config.errors import Forbidden, Invalid
 from crm.models import CLOSED_STAGES, Contact, ContactEmail, ContactPhone, Deal, DealContact, Organization
-from crm.permissions import can_delete, check_owner, get_visible
+from crm.permissions import can_delete, check_can_reassign, check_owner, get_visible
 from touchpoints import rollup
 
 ORGANIZATION_FIELDS = ("name", "website", "phone", "industry")
@@ -58,13 +58,16 @@ def _set_emails_and_phones(contact: Contact, emails: Sequence[str] | None, phone
 
 
 def _apply(record, data: dict, fields: Sequence[str]) -> None:
+    """Set the given fields; ``null`` for a field that cannot be empty (a
+    name, a stage) leaves it unchanged, as PATCH of events and tasks does."""
     for name in fields:
-        if name in data:
+        if name in data and (data[name] is not None or record._meta.get_field(name).null):
             setattr(record, name, data[name])
 
 
 def _check_can_change_owner(actor: User, record, data: dict) -> None:
     if "owner_id" in data and data["owner_id"] != record.owner_id:
+        check_can_reassign(actor, record)
         record.owner_id = check_owner(actor, data["owner_id"])
 
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.params import Header, P
-from pydantic import ValidationError
+from ninja.schema import NinjaGenerateJsonSchema
+from pydantic import Field, ValidationError
 
 from config.errors import Invalid, error
 from config.schemas import Cursor, Id, InputSchema, Limit, RecordId, Text, Timestamp, responses
@@ -75,14 +77,34 @@ def list_touchpoints(request, filters: Query[TouchpointFilters], cursor: Cursor 
 @router.post("/touchpoints", response=responses({200: TouchpointOut, 201: TouchpointOut}))
 def create_touchpoint(request, payload: TouchpointIn, idempotency_key: IdempotencyKey = None):
     """Record one touchpoint. A repeat with the same source + external_id, or
-    the same Idempotency-Key, answers 200 with the existing touchpoint."""
+    the same Idempotency-Key, answers 200 with the existing touchpoint, or
+    422 on external_id if it is one the caller may not see."""
     result = services.record_touchpoint(request.auth, _new(payload, request.auth, idempotency_key))
-    return (201 if result.created else 200), _one(result.touchpoint_id)
+    return Status(201 if result.created else 200, _one(result.touchpoint_id))
+
+
+def _inline_schema(model) -> dict:
+    """``model``'s JSON schema with the models it uses written in place: the
+    batch body is parsed by hand (to answer per item), so ninja never adds
+    BatchIn to #/components/schemas and a $ref to it would dangle."""
+    schema = model.model_json_schema(ref_template="{model}", schema_generator=NinjaGenerateJsonSchema, mode="validation")
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, dict):
+            if set(node) == {"$ref"}:
+                return resolve(definitions[node["$ref"]])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
 
 
 BATCH_BODY = {
     "required": True,
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchIn"}}},
+    "content": {"application/json": {"schema": _inline_schema(BatchIn)}},
 }
 
 
@@ -90,7 +112,8 @@ BATCH_BODY = {
 def create_touchpoints_batch(request: HttpRequest):
     """Record up to 1,000 touchpoints. Each item is answered on its own: a bad
     item is reported by index and field and stores nothing of itself; the
-    good ones are stored. Repeats (source + external_id) answer "existing"."""
+    good ones are stored. Repeats (source + external_id) answer "existing",
+    or "error" on external_id if the existing one is hidden from the caller."""
     body = _json_body(request)
     raw_items = body.get("items") if isinstance(body, dict) else None
     if set(body) - {"items"} if isinstance(body, dict) else False:
@@ -149,13 +172,17 @@ def update_touchpoint(request, touchpoint_id: RecordId, payload: TouchpointPatch
 @router.delete("/touchpoints/{touchpoint_id}", response=responses({204: None}))
 def delete_touchpoint(request, touchpoint_id: RecordId):
     services.delete_touchpoint(request.auth, touchpoint_id)
-    return 204, None
+    return Status(204, None)
 
 
 # --- timelines -------------------------------------------------------------------
 
 RECORD_MODELS = {"organizations": (Organization, "organization"), "contacts": (Contact, "contact"), "deals": (Deal, "deal")}
-KindsParam = Query[str | None, P(max_length=300, description="Comma-separated kinds to show, e.g. email,sms; all when absent")]
+_KIND = "|".join(KindName.__args__)
+# The pattern documents the accepted values; parse_kinds enforces them, with
+# a message naming the unknown kinds.
+KindList = Annotated[str, Field(json_schema_extra={"pattern": rf"^\s*({_KIND})?\s*(,\s*({_KIND})?\s*)*$"})]
+KindsParam = Query[KindList | None, P(max_length=300, description="Comma-separated kinds to show, e.g. email,sms; all when absent")]
 
 
 def parse_kinds(kinds: str | None) -> list[str] | None:

@@ -53,6 +53,7 @@ TOUCHPOINT_FIELDS = (
     "owner_id",
     "created_by_id",
 )
+EXTERNAL_ID_TAKEN = "source and external_id already name a touchpoint you cannot see"
 LINK_ARGUMENTS = (("contact_ids", Contact), ("organization_ids", Organization), ("deal_ids", Deal))
 
 
@@ -180,6 +181,18 @@ def _record(actor: User | None, items: Sequence[NewTouchpoint], checked: bool) -
             result.errors = item_errors
     valid = [i for i, result in enumerate(results) if not result.errors]
     by_external, by_key = _find_existing(actor, [items[i] for i in valid])
+    if not checked and by_external:
+        # (source, external_id) is unique across the whole log, so a repeat
+        # can name a touchpoint the caller may not see; answering with it
+        # would hand its content to an outsider. The caller learns only that
+        # the id is taken.
+        hidden = set(by_external.values()) - set(
+            visible_touchpoints(actor).filter(id__in=by_external.values()).values_list("id", flat=True)
+        )
+        for i in valid:
+            if by_external.get((items[i].source, items[i].external_id)) in hidden:
+                results[i].errors = [error(("external_id",), EXTERNAL_ID_TAKEN, "conflict")]
+        valid = [i for i in valid if not results[i].errors]
 
     # Decide which items are new; later repeats inside the batch point at
     # the first occurrence.
@@ -358,6 +371,8 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
         if tp is None:
             raise NotFound(f"touchpoint {touchpoint_id} not found")
         new_links = {a: changes[a] for a, _ in LINK_ARGUMENTS if a in changes and changes[a] is not None}
+        if not checked and changes.get("owner_id") not in (None, tp.owner_id) and not (can_delete(actor, tp) or actor.id == tp.created_by_id):
+            raise Forbidden("only the owner, an admin or a manager may reassign this touchpoint")
         if not checked:
             errors = check_kind_fields(tp.kind, changes.get("status"), changes.get("event_type"))
             if new_links or changes.get("owner_id"):
@@ -366,7 +381,8 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
             if errors:
                 raise Invalid(errors)
         for name in EDITABLE_FIELDS:
-            if name in changes and not (name in ("status", "occurred_at") and changes[name] is None):
+            # null for a field that cannot be empty leaves it unchanged
+            if name in changes and (changes[name] is not None or Touchpoint._meta.get_field(name.removesuffix("_id")).null):
                 setattr(tp, name, changes[name])
         tp.save()
         before = _linked_records(tp.id)

@@ -1,0 +1,270 @@
+"""Who sees and changes what, on every endpoint (NetBox-style table).
+
+The personas (conftest.py): alice owns the records; bob is her teammate
+(team east) and sees and edits them; charlie is on team west and must not
+learn they exist (404, never 403, and absent from lists); manager and admin
+see everything; a request without credentials gets 401.
+
+Each entry of ``TABLE`` is one operation, as the OpenAPI document names it,
+with the answer each persona gets on alice's records; it expands into one
+test per (method, path, persona, expected status). A new endpoint is a new
+entry: ``test_every_operation_has_a_row`` fails until it has one.
+
+Deleting is stricter than editing: a rep deletes only what they own
+(crm.permissions.can_delete), so bob gets 403 there.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from conftest import at
+
+PERSONAS = ("alice", "bob", "charlie", "manager", "admin")
+SEES = "sees"  # 200, and alice's record is in the list
+BLIND = "blind"  # 200, and alice's record is not in the list
+AUTH_REQUIRED = {"detail": "Authentication required: send 'Authorization: Bearer <token>'"}
+
+
+def each(alice, bob, charlie, manager, admin) -> dict:
+    return {"alice": alice, "bob": bob, "charlie": charlie, "manager": manager, "admin": admin}
+
+
+READ = each(200, 200, 404, 200, 200)  # alice's record: visible to her team and to managers/admins
+DELETE = each(204, 403, 404, 204, 204)  # reps delete only what they own
+LIST = each(SEES, SEES, BLIND, SEES, SEES)
+CREATE = each(201, 201, 201, 201, 201)  # nothing of alice's involved
+CREATE_ON_ALICES = each(201, 201, 422, 201, 201)  # the body names one of alice's records
+
+# (method, path as in the OpenAPI document without /api/v1) -> expected answer per persona.
+TABLE: dict[tuple[str, str], dict[str, int | str]] = {
+    ("GET", "/organizations"): LIST,
+    ("POST", "/organizations"): CREATE,
+    ("GET", "/organizations/{organization_id}"): READ,
+    ("PATCH", "/organizations/{organization_id}"): READ,
+    ("DELETE", "/organizations/{organization_id}"): DELETE,
+    ("GET", "/organizations/{record_id}/timeline"): READ,
+    ("GET", "/organizations/{record_id}/up-next"): READ,
+    ("GET", "/contacts"): LIST,
+    ("POST", "/contacts"): CREATE_ON_ALICES,
+    ("GET", "/contacts/{contact_id}"): READ,
+    ("PATCH", "/contacts/{contact_id}"): READ,
+    ("DELETE", "/contacts/{contact_id}"): DELETE,
+    ("GET", "/contacts/{record_id}/timeline"): READ,
+    ("GET", "/contacts/{record_id}/up-next"): READ,
+    ("GET", "/deals"): LIST,
+    ("POST", "/deals"): CREATE_ON_ALICES,
+    ("GET", "/deals/{deal_id}"): READ,
+    ("PATCH", "/deals/{deal_id}"): READ,
+    ("DELETE", "/deals/{deal_id}"): DELETE,
+    ("POST", "/deals/{deal_id}/contacts"): READ,  # link: an edit of the deal, so teammates may
+    ("DELETE", "/deals/{deal_id}/contacts/{contact_id}"): READ,  # unlink: likewise, 200 with the deal
+    ("GET", "/deals/{record_id}/timeline"): READ,
+    ("GET", "/deals/{record_id}/up-next"): READ,
+    ("GET", "/events"): LIST,
+    ("POST", "/events"): CREATE_ON_ALICES,
+    ("GET", "/events/{event_id}"): READ,
+    ("PATCH", "/events/{event_id}"): READ,
+    ("DELETE", "/events/{event_id}"): DELETE,
+    ("GET", "/tasks"): LIST,
+    ("POST", "/tasks"): CREATE_ON_ALICES,
+    ("GET", "/tasks/{task_id}"): READ,
+    ("PATCH", "/tasks/{task_id}"): READ,
+    ("DELETE", "/tasks/{task_id}"): DELETE,
+    ("GET", "/touchpoints"): LIST,
+    ("POST", "/touchpoints"): CREATE_ON_ALICES,
+    # Per item: charlie's item fails inside a 200 (test_batch_reports_charlies_item_as_failed).
+    ("POST", "/touchpoints/batch"): each(200, 200, 200, 200, 200),
+    ("GET", "/touchpoints/{touchpoint_id}"): READ,
+    ("PATCH", "/touchpoints/{touchpoint_id}"): READ,
+    ("DELETE", "/touchpoints/{touchpoint_id}"): DELETE,
+}
+
+# The request bodies; ``ids`` are alice's records (the ``records`` fixture).
+BODIES = {
+    ("POST", "/organizations"): lambda ids: {"name": "Own org"},
+    ("PATCH", "/organizations/{organization_id}"): lambda ids: {"industry": "Retail"},
+    ("POST", "/contacts"): lambda ids: {"last_name": "Ito", "organization_id": ids["org"]},
+    ("PATCH", "/contacts/{contact_id}"): lambda ids: {"title": "CTO"},
+    ("POST", "/deals"): lambda ids: {"name": "Upsell", "organization_id": ids["org"]},
+    ("PATCH", "/deals/{deal_id}"): lambda ids: {"stage": "negotiation"},
+    ("POST", "/deals/{deal_id}/contacts"): lambda ids: {"contact_id": ids["dave"], "role": "influencer"},
+    ("POST", "/events"): lambda ids: {
+        "subject": "Demo",
+        "start_at": at("2030-01-02 10:00"),
+        "end_at": at("2030-01-02 11:00"),
+        "contact_ids": [ids["carol"]],
+    },
+    ("PATCH", "/events/{event_id}"): lambda ids: {"description": "Agenda attached"},
+    ("POST", "/tasks"): lambda ids: {"title": "Call back", "due_date": "2030-01-03", "contact_id": ids["carol"]},
+    ("PATCH", "/tasks/{task_id}"): lambda ids: {"status": "in_progress"},
+    ("POST", "/touchpoints"): lambda ids: {"kind": "email", "occurred_at": at("2024-03-01 09:00"), "contact_ids": [ids["carol"]]},
+    ("POST", "/touchpoints/batch"): lambda ids: {
+        "items": [{"kind": "sms", "occurred_at": at("2024-03-02 09:00"), "contact_ids": [ids["carol"]]}]
+    },
+    ("PATCH", "/touchpoints/{touchpoint_id}"): lambda ids: {"subject": "Re: renewal"},
+}
+
+# Which of alice's records a list must (or must not) show.
+LISTED = {"/organizations": "org", "/contacts": "carol", "/deals": "deal", "/events": "event", "/tasks": "task", "/touchpoints": "touchpoint"}
+RECORD_ID_OF = {"organizations": "org", "contacts": "carol", "deals": "deal"}
+PARAMETER_ID = {
+    "organization_id": "org",
+    "contact_id": "carol",
+    "deal_id": "deal",
+    "event_id": "event",
+    "task_id": "task",
+    "touchpoint_id": "touchpoint",
+}
+
+CASES = [(method, path, persona, expected[persona]) for (method, path), expected in TABLE.items() for persona in PERSONAS]
+
+
+def url_of(path: str, ids: dict) -> str:
+    """The concrete URL: every path parameter names one of alice's records."""
+    url = path
+    if "{record_id}" in path:
+        url = url.replace("{record_id}", str(ids[RECORD_ID_OF[path.split("/")[1]]]))
+    for name, key in PARAMETER_ID.items():
+        url = url.replace("{" + name + "}", str(ids[key]))
+    return f"/api/v1{url}"
+
+
+def call(client, method: str, url: str, body=None):
+    if method == "GET":
+        return client.get(url)
+    return getattr(client, method.lower())(url, None if body is None else json.dumps(body), content_type="application/json")
+
+
+@pytest.fixture
+def records(alice, world):
+    """Alice's world plus an event, a task and a touchpoint of hers, all on
+    Carol and the deal."""
+    event = alice.post(
+        "events",
+        {
+            "subject": "Kickoff",
+            "status": "held",
+            "start_at": at("2024-02-01 10:00"),
+            "end_at": at("2024-02-01 11:00"),
+            "deal_id": world["deal"],
+            "contact_ids": [world["carol"]],
+        },
+    )
+    task = alice.post("tasks", {"title": "Send quote", "due_date": "2030-03-01", "deal_id": world["deal"], "contact_id": world["carol"]})
+    touchpoint = alice.post("touchpoints", {"kind": "email", "occurred_at": at("2024-02-02 09:00"), "contact_ids": [world["carol"]]})
+    assert (event.status_code, task.status_code, touchpoint.status_code) == (201, 201, 201)
+    return {**world, "event": event.json()["id"], "task": task.json()["id"], "touchpoint": touchpoint.json()["id"]}
+
+
+@pytest.mark.parametrize(("method", "path", "persona", "expected"), CASES, ids=[f"{m} {p} {who}" for m, p, who, _ in CASES])
+def test_persona_gets_expected_answer(request, records, method, path, persona, expected):
+    api = request.getfixturevalue(persona)
+    body = BODIES.get((method, path), lambda ids: None)(records)
+    response = call(api.client, method, url_of(path, records), body)
+    status = 200 if expected in (SEES, BLIND) else expected
+    assert response.status_code == status, response.content
+    if expected in (SEES, BLIND):
+        listed = {item["id"] for item in response.json()["items"]}
+        assert (records[LISTED[path]] in listed) is (expected == SEES), listed
+    if status == 404:  # a plain "not found", the same as for a record that never existed
+        assert set(response.json()) == {"detail"} and response.json()["detail"].endswith("not found")
+    if method == "DELETE" and ("GET", path) in TABLE:  # the record is gone exactly when the answer says so
+        after = call(request.getfixturevalue("admin").client, "GET", url_of(path, records))
+        assert after.status_code == (404 if status == 204 else 200)
+
+
+@pytest.mark.parametrize(("method", "path"), list(TABLE), ids=[f"{m} {p}" for m, p in TABLE])
+def test_without_credentials_is_401_json(records, method, path):
+    body = BODIES.get((method, path), lambda ids: None)(records)
+    response = call(Client(), method, url_of(path, records), body)
+    assert response.status_code == 401
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json() == AUTH_REQUIRED
+
+
+def test_every_operation_has_a_row(client):
+    doc = client.get("/api/v1/openapi.json").json()
+    operations = {(method.upper(), path.removeprefix("/api/v1")) for path, ops in doc["paths"].items() for method in ops}
+    assert operations - set(TABLE) == set(), "add a row to TABLE for each new operation"
+    assert set(TABLE) - operations == set(), "TABLE names an operation the API no longer has"
+    assert set(BODIES) <= set(TABLE)
+
+
+# --- what the table cannot say --------------------------------------------------------
+
+
+def test_charlie_cannot_link_alices_contact_to_a_touchpoint(records, charlie):
+    response = charlie.post("touchpoints", {"kind": "email", "occurred_at": at("2024-03-01 09:00"), "contact_ids": [records["carol"]]})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "contact_ids", 0]
+    assert error["msg"] == f"contact {records['carol']} not found"  # the same words as for a missing one
+
+
+def test_charlie_cannot_read_alices_touchpoint(records, charlie):
+    response = charlie.get(f"touchpoints/{records['touchpoint']}")
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"touchpoint {records['touchpoint']} not found"}
+
+
+def test_charlie_sees_no_trace_of_alices_records(records, charlie):
+    for path in LISTED:
+        assert charlie.get(path.lstrip("/")).json()["items"] == [], path
+    assert charlie.get("touchpoints", kind="email").json()["items"] == []
+
+
+def test_hidden_and_missing_records_answer_alike(records, charlie):
+    """Charlie cannot tell alice's contact from one that never existed."""
+    hidden = charlie.get(f"contacts/{records['carol']}")
+    missing = charlie.get("contacts/999999")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["detail"].replace(str(records["carol"]), "N") == missing.json()["detail"].replace("999999", "N")
+
+
+def test_replaying_alices_external_id_does_not_reveal_her_touchpoint(records, alice, bob, charlie):
+    """(source, external_id) is unique across the log: a repeat answers with
+    the existing touchpoint, but only to those who may see it."""
+    mine = {"kind": "email", "occurred_at": at("2024-02-03 09:00"), "subject": "Pricing", "source": "api", "external_id": "msg-1"}
+    first = alice.post("touchpoints", {**mine, "contact_ids": [records["carol"]]})
+    assert first.status_code == 201
+    assert bob.post("touchpoints", mine).json()["id"] == first.json()["id"]  # teammate: 200, the existing one
+    response = charlie.post("touchpoints", mine)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "external_id"]
+    assert "Pricing" not in response.content.decode() and str(first.json()["id"]) not in response.content.decode()
+    batch = charlie.post("touchpoints/batch", {"items": [mine]}).json()
+    assert (batch["existing"], batch["failed"]) == (0, 1)
+    assert batch["results"][0]["errors"][0]["loc"] == ["body", "items", 0, "external_id"]
+    assert "id" not in batch["results"][0] or batch["results"][0]["id"] is None
+
+
+def test_batch_reports_charlies_item_as_failed(records, charlie):
+    body = BODIES[("POST", "/touchpoints/batch")](records)
+    response = charlie.post("touchpoints/batch", body).json()
+    assert (response["created"], response["failed"]) == (0, 1)
+    assert response["results"][0]["errors"][0]["loc"] == ["body", "items", 0, "contact_ids", 0]
+
+
+def test_charlie_cannot_make_alice_owner_but_bob_can(records, bob, charlie):
+    alice_id = User.objects.get(username="alice").id
+    assert bob.post("organizations", {"name": "For Alice", "owner_id": alice_id}).status_code == 201
+    response = charlie.post("organizations", {"name": "For Alice", "owner_id": alice_id})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "owner_id"]
+
+
+def test_bob_sees_alices_records_but_may_not_delete_them(records, bob):
+    assert bob.get(f"contacts/{records['carol']}").status_code == 200
+    response = bob.delete(f"contacts/{records['carol']}")
+    assert response.status_code == 403
+    assert response.json() == {"detail": "only the owner, an admin or a manager may delete this contact"}
+    assert bob.get(f"contacts/{records['carol']}").status_code == 200
+
+
+def test_bob_cannot_take_over_alices_contact_to_delete_it(records, bob):
+    response = bob.patch(f"contacts/{records['carol']}", {"owner_id": bob.user.id})
+    assert response.status_code == 403

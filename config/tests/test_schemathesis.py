@@ -1,0 +1,230 @@
+"""Property-based API testing with Schemathesis against the real test database.
+
+Every operation in /api/v1/openapi.json is called with generated requests,
+valid and invalid, as the admin (``Authorization: Bearer``), through the WSGI
+application in this process, so each request runs inside the test's
+transaction on whichever database the suite runs on (SQLite or
+PostgreSQL). Schemathesis' default checks apply: no 5xx, every status code
+documented, every body matching its declared schema, invalid input
+rejected, valid input accepted, auth enforced (its ``ignored_auth`` check
+repeats successful calls without and with a bad token and wants 401).
+
+Path ids are remapped half of the time to a seeded organization, contact,
+deal, event, task and touchpoint, so requests reach real rows and not only
+404s.
+
+Budget: ``MAX_EXAMPLES`` per operation for the fuzzing phase (plus the
+examples and coverage phases), deterministic generation from a fixed seed,
+no deadline.
+"""
+from __future__ import annotations
+
+import json
+import re
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from ninja.errors import ValidationError
+from schemathesis.core.failures import Failure
+from schemathesis.specs.openapi.checks import negative_data_rejection
+
+from config.api import api
+from config.schemas import MAX_ID
+from config.wsgi import application
+
+MAX_EXAMPLES = 25
+SEED = 20240101
+# Business rules answer a well-formed request with 422 naming the field:
+# a referenced record that does not exist or is not visible, an owner who is
+# not assignable, a cursor this API did not hand out, an impossible phone
+# number, end_at before start_at, closed_at on an open deal. JSON Schema
+# cannot express these, so for valid (positive) requests 422 is allowed by
+# positive_data_acceptance; ``parser_accepts_valid_requests`` below keeps the
+# check honest by failing when it was the request parser (the schema the API
+# really enforces) that rejected a request the published schema allows.
+POSITIVE_STATUSES = ["2xx", "401", "403", "404", "409", "422"]
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": SEED,
+        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+        "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES}},
+    }
+)
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application, config=CONFIG)
+BATCH = "POST /api/v1/touchpoints/batch"
+
+# The rows generated path ids are remapped to (filled by the ``seeded`` fixture).
+SEED_IDS: dict[str, int] = {}
+COLLECTION_OF = {"organizations": "organization", "contacts": "contact", "deals": "deal"}
+# Requests the parser (ninja + pydantic) rejected during the current call.
+PARSER_REJECTIONS: list[list[dict]] = []
+
+
+def _seed_key(path: str, name: str) -> str:
+    """Which seeded row a path parameter names: ``{record_id}`` takes its
+    type from the collection before it (/contacts/{record_id}/timeline)."""
+    if name != "record_id":
+        return name.removesuffix("_id")
+    return COLLECTION_OF[path.split("/api/v1/", 1)[-1].split("/", 1)[0]]
+
+
+@schema.hook("map_path_parameters")
+def _reach_real_rows(context, path_parameters):
+    """Swap a valid generated id for a seeded row's id half of the time.
+    Only ids the schema allows are swapped, so invalid cases stay invalid."""
+    if not SEED_IDS or not path_parameters:
+        return path_parameters
+    mapped = dict(path_parameters)
+    for name, value in path_parameters.items():
+        key = _seed_key(context.operation.path, name)
+        valid = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+        if key in SEED_IDS and valid and value % 2 == 0:
+            mapped[name] = SEED_IDS[key]
+    return mapped
+
+
+@contextmanager
+def in_test_transaction():
+    """Django's test client keeps request_started/finished from closing the
+    database connection (which would end the test's transaction); a raw
+    WSGI call does not. Do what the test client does, around each call."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def parser_rejections(monkeypatch):
+    """Record every request the parser rejects (ninja's ValidationError),
+    as opposed to a business rule (config.errors.Invalid)."""
+    handler = api._exception_handlers[ValidationError]
+
+    def recording(request, exc):
+        PARSER_REJECTIONS.append(exc.errors)
+        return handler(request, exc)
+
+    monkeypatch.setitem(api._exception_handlers, ValidationError, recording)
+    yield PARSER_REJECTIONS
+    PARSER_REJECTIONS.clear()
+
+
+def parser_accepts_valid_requests(ctx, response, case):
+    """A request the published schema allows must get past the parser: a 422
+    for it may only come from a business rule (see POSITIVE_STATUSES)."""
+    if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code != 422:
+        return None
+    if PARSER_REJECTIONS:
+        raise Failure(
+            operation=case.operation.label,
+            title="Schema-valid request rejected by the request parser",
+            message=f"The OpenAPI schema allows this request but the API's own schema refused it: {PARSER_REJECTIONS[-1]}",
+        )
+    return None
+
+
+def batch_negative_data_rejection(ctx, response, case):
+    """POST /touchpoints/batch answers per item: an invalid item gets status
+    "error" in a 200 answer and the valid ones are stored. The built-in
+    negative_data_rejection wants a 4xx for the whole request, so for this
+    operation a 200 that reports a failed item counts as the rejection;
+    anything else is judged by the built-in check."""
+    if response.status_code == 200 and response.json().get("failed"):
+        return None
+    return negative_data_rejection(ctx, response, case)
+
+
+@pytest.fixture
+def seeded(admin, alice):
+    """One row of each kind, owned by alice, created through the API."""
+
+    def at(text):
+        return datetime.fromisoformat(text).replace(tzinfo=UTC).isoformat()
+
+    org = alice.post("organizations", {"name": "Grasspods"}).json()
+    contact = alice.post("contacts", {"last_name": "Ng", "organization_id": org["id"], "emails": ["carol@grasspods.example"]}).json()
+    deal = alice.post(
+        "deals", {"name": "Renewal", "organization_id": org["id"], "contacts": [{"contact_id": contact["id"], "role": "decision_maker"}]}
+    ).json()
+    event = alice.post(
+        "events",
+        {
+            "subject": "Kickoff",
+            "start_at": at("2024-02-01 10:00"),
+            "end_at": at("2024-02-01 11:00"),
+            "status": "held",
+            "deal_id": deal["id"],
+            "contact_ids": [contact["id"]],
+        },
+    ).json()
+    task = alice.post("tasks", {"title": "Send quote", "due_date": "2030-03-01", "deal_id": deal["id"]}).json()
+    touchpoint = alice.post("touchpoints", {"kind": "email", "occurred_at": at("2024-02-02 09:00"), "contact_ids": [contact["id"]]}).json()
+    SEED_IDS.update(
+        organization=org["id"], contact=contact["id"], deal=deal["id"], event=event["id"], task=task["id"], touchpoint=touchpoint["id"]
+    )
+    yield SEED_IDS
+    SEED_IDS.clear()
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_schema(case, admin, seeded, parser_rejections):
+    batch = case.operation.label == BATCH
+    PARSER_REJECTIONS.clear()
+    with in_test_transaction():
+        case.call_and_validate(
+            headers={"Authorization": f"Bearer {admin.token}"},
+            additional_checks=[parser_accepts_valid_requests] + ([batch_negative_data_rejection] if batch else []),
+            excluded_checks=[negative_data_rejection] if batch else [],
+        )
+
+
+# --- the document itself, and 401 for every operation without credentials --------------
+
+
+@pytest.fixture
+def openapi(client):
+    return client.get("/api/v1/openapi.json").json()
+
+
+def _operations(doc):
+    return [(method, path, op) for path, ops in doc["paths"].items() for method, op in ops.items()]
+
+
+def test_openapi_is_3_1(openapi):
+    assert openapi["openapi"] == "3.1.0"
+
+
+def test_no_dangling_references(openapi):
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(openapi)))
+    assert refs - set(openapi["components"]["schemas"]) == set()
+
+
+def test_every_operation_documents_401(openapi):
+    assert [f"{m.upper()} {p}" for m, p, op in _operations(openapi) if "401" not in op["responses"]] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("token", [None, "tp_not-a-token"])
+def test_every_operation_answers_401_json_without_valid_credentials(client, openapi, token):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    for method, path, _ in _operations(openapi):
+        url = re.sub(r"\{[a-z_]+\}", "1", path)
+        if method == "get":
+            response = client.get(url, **headers)
+        else:
+            response = getattr(client, method)(url, data="{}", content_type="application/json", **headers)
+        label = f"{method.upper()} {path}"
+        assert response.status_code == 401, label
+        assert response["Content-Type"].startswith("application/json"), label
+        assert response.json() == {"detail": "Authentication required: send 'Authorization: Bearer <token>'"}, label
