@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,7 +69,16 @@ def decode_cursor(model: type[models.Model], ordering: tuple[str, ...], cursor: 
 
 
 def after(ordering: tuple[str, ...], values: list[Any]) -> Q:
-    """Rows strictly after ``values`` in ``ordering`` (lexicographic)."""
+    """Rows strictly after ``values`` in ``ordering`` (lexicographic).
+
+    The leading ``first <= v`` (``>=`` ascending) is implied by the OR that
+    follows, but only it gives the planner an index range start: without
+    it both SQLite and PostgreSQL scan from the top of the index and deep
+    pages slow down linearly (measured: 82 ms of SQL at page 443 on
+    PostgreSQL; 1.2 ms with the bound, at any depth).
+    """
+    first = ordering[0]
+    bound = Q(**{f"{first.lstrip('-')}__{'lte' if first.startswith('-') else 'gte'}": values[0]})
     condition = Q(pk__in=[])
     equal = Q()
     for name, value in zip(ordering, values):
@@ -76,10 +86,19 @@ def after(ordering: tuple[str, ...], values: list[Any]) -> Q:
         op = "lt" if name.startswith("-") else "gt"
         condition |= equal & Q(**{f"{column}__{op}": value})
         equal &= Q(**{column: value})
-    return condition
+    return bound & condition
 
 
-def keyset_page(qs: QuerySet, ordering: tuple[str, ...], cursor: str | None, limit: int) -> Page:
+def keyset_page(
+    qs: QuerySet,
+    ordering: tuple[str, ...],
+    cursor: str | None,
+    limit: int,
+    *,
+    key: Callable[[Any], list[Any]] | None = None,
+) -> Page:
+    """One page of ``qs``. Rows may be model instances or, for hot paths that
+    read ``values_list``, tuples: then ``key`` gives a row's ordering values."""
     limit = max(1, min(limit, MAX_LIMIT))
     if cursor:
         qs = qs.filter(after(ordering, decode_cursor(qs.model, ordering, cursor)))
@@ -88,5 +107,5 @@ def keyset_page(qs: QuerySet, ordering: tuple[str, ...], cursor: str | None, lim
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, name.lstrip("-")) for name in ordering])
+        next_cursor = encode_cursor(key(last) if key else [getattr(last, name.lstrip("-")) for name in ordering])
     return Page(rows, next_cursor)

@@ -12,6 +12,7 @@ from ninja.schema import NinjaGenerateJsonSchema
 from pydantic import Field, ValidationError
 
 from config.errors import Invalid, error
+from config.responses import json_response
 from config.schemas import Cursor, Id, InputSchema, Limit, RecordId, Text, Timestamp, responses
 from crm.models import Contact, Deal, Organization
 from crm.permissions import get_visible
@@ -24,6 +25,7 @@ from touchpoints.schemas import (
     KindName,
     TimelinePage,
     TouchpointIn,
+    TouchpointItem,
     TouchpointOut,
     TouchpointPage,
     TouchpointPatch,
@@ -31,14 +33,11 @@ from touchpoints.schemas import (
 
 router = Router(tags=["touchpoints"])
 IdempotencyKey = Header[str | None, P(alias="Idempotency-Key", max_length=255)]
-BASE_FIELDS = (
-    "id", "kind", "direction", "status", "occurred_at", "recorded_at", "duration_seconds", "subject",
-    "summary", "sentiment", "emoticon", "event_type", "source", "external_id", "owner_id",
-)  # fmt: skip
+BASE_FIELDS = queries.TOUCHPOINT_FIELDS
 
 
-def _new(payload: TouchpointIn, user, idempotency_key: str | None) -> services.NewTouchpoint:
-    return services.NewTouchpoint(**payload.dict(), idempotency_key=idempotency_key)
+def _new(payload: TouchpointIn | TouchpointItem, idempotency_key: str | None) -> services.NewTouchpoint:
+    return services.NewTouchpoint(**payload.model_dump(), idempotency_key=idempotency_key)
 
 
 def touchpoints_out(touchpoints: list[Touchpoint]) -> list[dict]:
@@ -79,7 +78,7 @@ def create_touchpoint(request, payload: TouchpointIn, idempotency_key: Idempoten
     """Record one touchpoint. A repeat with the same source + external_id, or
     the same Idempotency-Key, answers 200 with the existing touchpoint, or
     422 on external_id if it is one the caller may not see."""
-    result = services.record_touchpoint(request.auth, _new(payload, request.auth, idempotency_key))
+    result = services.record_touchpoint(request.auth, _new(payload, idempotency_key))
     return Status(201 if result.created else 200, _one(result.touchpoint_id))
 
 
@@ -126,7 +125,7 @@ def create_touchpoints_batch(request: HttpRequest):
     early_errors: dict[int, list[dict]] = {}
     for i, raw in enumerate(raw_items):
         try:
-            parsed.append(_new(TouchpointIn.model_validate(raw), request.auth, None))
+            parsed.append(_new(TouchpointItem.model_validate(raw), None))
         except ValidationError as exc:
             parsed.append(None)
             early_errors[i] = [error(("body", "items", i, *e["loc"]), e["msg"], e["type"]) for e in exc.errors(include_url=False, include_context=False, include_input=False)]
@@ -134,19 +133,21 @@ def create_touchpoints_batch(request: HttpRequest):
     recorded = services.record_touchpoints(request.auth, [parsed[i] for i in good]) if good else []
     results = [None] * len(raw_items)
     for i, errs in early_errors.items():
-        results[i] = {"index": i, "status": "error", "errors": errs}
+        results[i] = {"index": i, "status": "error", "id": None, "errors": errs}
     for i, result in zip(good, recorded):
         if result.errors:
             errs = [error(("body", "items", i, *e["loc"]), e["msg"], e["type"]) for e in result.errors]
-            results[i] = {"index": i, "status": "error", "errors": errs}
+            results[i] = {"index": i, "status": "error", "id": None, "errors": errs}
         else:
-            results[i] = {"index": i, "status": "created" if result.created else "existing", "id": result.touchpoint_id}
-    return {
-        "created": sum(r["status"] == "created" for r in results),
-        "existing": sum(r["status"] == "existing" for r in results),
-        "failed": sum(r["status"] == "error" for r in results),
-        "results": results,
-    }
+            results[i] = {"index": i, "status": "created" if result.created else "existing", "id": result.touchpoint_id, "errors": []}
+    return json_response(
+        {
+            "created": sum(r["status"] == "created" for r in results),
+            "existing": sum(r["status"] == "existing" for r in results),
+            "failed": sum(r["status"] == "error" for r in results),
+            "results": results,
+        }
+    )
 
 
 def _json_body(request: HttpRequest):
@@ -195,15 +196,11 @@ def parse_kinds(kinds: str | None) -> list[str] | None:
     return names
 
 
-def _timeline(request, collection: str, record_id: int, kinds: str | None, cursor: str | None, limit: int) -> dict:
+def _timeline(request, collection: str, record_id: int, kinds: str | None, cursor: str | None, limit: int):
     model, record_type = RECORD_MODELS[collection]
     get_visible(model, request.auth, record_id)
     page = queries.timeline(record_type, record_id, kinds=parse_kinds(kinds), cursor=cursor, limit=limit)
-    items = [
-        {**{f: getattr(link.touchpoint, f) for f in BASE_FIELDS}, "path": link.path, "via_contact_id": link.via_contact_id, "via_deal_id": link.via_deal_id}
-        for link in page.items
-    ]
-    return {"items": items, "next_cursor": page.next_cursor}
+    return json_response({"items": page.items, "next_cursor": page.next_cursor})
 
 
 @router.get("/organizations/{record_id}/timeline", response=responses({200: TimelinePage}), tags=["organizations"])

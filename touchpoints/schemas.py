@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from config.schemas import ErrorItem, Id, IdList, InputSchema, LongText, Text, Timestamp
 from touchpoints.rules import VIA_BY_EVENT_TYPE, Direction, Kind, Source
@@ -112,3 +112,16 @@ class BatchOut(Schema):
     existing: int
     failed: int
     results: list[BatchItemResult]
+
+
+class _PlainItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# The batch endpoint validates items one by one (to answer per item) with a
+# plain pydantic model of TouchpointIn's fields: ninja's Schema wraps every
+# validation in a DjangoGetter, which measured 36 ms per 1,000 items (15 ms
+# plain). Same fields, same constraints, one definition.
+TouchpointItem = create_model(
+    "TouchpointItem", __base__=_PlainItem, **{name: (info.annotation, info) for name, info in TouchpointIn.model_fields.items()}
+)

@@ -110,7 +110,9 @@ def check_new_touchpoints(actor: User, items: Sequence[NewTouchpoint]) -> list[l
     errors: list[list[dict]] = [check_kind_fields(item.kind, item.status, item.event_type) for item in items]
     for argument, model in LINK_ARGUMENTS:
         wanted = {rid for item in items for rid in getattr(item, argument)}
-        found = set(visible(model, actor).filter(id__in=wanted).values_list("id", flat=True)) if wanted else set()
+        found: set[int] = set()
+        for chunk in rollup.chunked(wanted, 5000):  # SQLite: at most 32,766 parameters a statement
+            found.update(visible(model, actor).filter(id__in=chunk).values_list("id", flat=True))
         for i, item in enumerate(items):
             for j, rid in enumerate(getattr(item, argument)):
                 if rid not in found:

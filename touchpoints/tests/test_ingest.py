@@ -94,3 +94,22 @@ def test_touchpoint_list_filters_and_paginates(alice, world):
     assert all(i["kind"] == "email" for i in page["items"])
     rest = alice.get("touchpoints", kind="email", limit=50, cursor=page["next_cursor"]).json()
     assert len(rest["items"]) == 6 and rest["next_cursor"] is None
+
+
+def test_batch_naming_many_records_stays_within_database_limits(alice):
+    # 1,000 items x 34 distinct contacts: more ids than SQLite's default
+    # build takes in one statement (Debian's allows 250,000: lower it here).
+    import sqlite3
+
+    from django.db import connection
+
+    from crm.models import Contact
+
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32766)
+
+    contacts = [c.id for c in Contact.objects.bulk_create(Contact(last_name=f"N{i}", owner=alice.user) for i in range(34_000))]
+    items = [{"kind": "note", "occurred_at": at("2024-05-01 10:00"), "contact_ids": contacts[i * 34 : (i + 1) * 34]} for i in range(1000)]
+    body = alice.post("touchpoints/batch", {"items": items}).json()
+    assert body["created"] == 1000
