@@ -598,13 +598,18 @@ class Demo:
                     owner_id=self.reps[org.owner].user.id if org.owner is not None else None,
                 )
             )
-        for start in range(0, len(rows), BULK_SIZE):
-            chunk = rows[start : start + BULK_SIZE]
-            Organization.objects.bulk_create(chunk)
-            self.progress.advance(len(chunk))
+        self._bulk_create(Organization, rows)
         for org, row in zip(self.orgs, rows):
             org.id = row.id
         self._set_created_at(Organization, [(org.id, self._created_at(org.created_day, org.owner)) for org in self.orgs])
+
+    def _bulk_create(self, model, rows: list) -> None:
+        """bulk_create in BULK_SIZE statements, advancing the progress bar;
+        the rows get their ids (SQLite and PostgreSQL both return them)."""
+        for start in range(0, len(rows), BULK_SIZE):
+            chunk = rows[start : start + BULK_SIZE]
+            model.objects.bulk_create(chunk)
+            self.progress.advance(len(chunk))
 
     def _created_at(self, day: int, owner: int | None) -> datetime:
         tz = self.reps[owner].tz if owner is not None else UTC
@@ -658,10 +663,7 @@ class Demo:
             )
             for p in self.people
         ]
-        for start in range(0, len(rows), BULK_SIZE):
-            chunk = rows[start : start + BULK_SIZE]
-            Contact.objects.bulk_create(chunk)
-            self.progress.advance(len(chunk))
+        self._bulk_create(Contact, rows)
         for person, row in zip(self.people, rows):
             person.id = row.id
         self._set_created_at(Contact, [(p.id, self._created_at(p.created_day, p.owner)) for p in self.people])
@@ -778,10 +780,7 @@ class Demo:
                     created_at=deal.created_at,
                 )
             )
-        for start in range(0, len(rows), BULK_SIZE):
-            chunk = rows[start : start + BULK_SIZE]
-            Deal.objects.bulk_create(chunk)
-            self.progress.advance(len(chunk))
+        self._bulk_create(Deal, rows)
         links = []
         for deal, row in zip(self.deals, rows):
             deal.id = row.id
