@@ -382,6 +382,7 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
                 errors += check_new_touchpoints(actor, [probe])[0]
             if errors:
                 raise Invalid(errors)
+        occurred_before = tp.occurred_at
         for name in EDITABLE_FIELDS:
             # null for a field that cannot be empty leaves it unchanged
             if name in changes and (changes[name] is not None or Touchpoint._meta.get_field(name.removesuffix("_id")).null):
@@ -390,7 +391,9 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
         before = _linked_records(tp.id)
         shown = is_shown(tp.kind, tp.status)
         counts = counts_as_contact(tp.kind, tp.status)
-        if new_links:
+        # A new time can move the touchpoint in or out of a deal's open
+        # window, so it re-derives the links like new direct links do.
+        if new_links or tp.occurred_at != occurred_before:
             current = direct_links(tp.id)
             current.update(new_links)
             TouchpointLink.objects.filter(touchpoint_id=tp.id).delete()
@@ -414,13 +417,14 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
 
 def delete_touchpoint(actor: User | None, touchpoint_id: int, *, checked: bool = False) -> None:
     with transaction.atomic():
-        tp = Touchpoint.objects.select_for_update(of=("self",)).filter(id=touchpoint_id).first() if checked or actor is None else None
-        if tp is None and not checked and actor is not None:
+        if checked or actor is None:
+            tp = Touchpoint.objects.select_for_update(of=("self",)).filter(id=touchpoint_id).first()
+            if tp is None:
+                raise NotFound(f"touchpoint {touchpoint_id} not found")
+        else:
             tp = get_visible_touchpoint(actor, touchpoint_id)
             if not (can_delete(actor, tp) or actor.id == tp.created_by_id):
                 raise Forbidden("only the owner, an admin or a manager may delete this touchpoint")
-        if tp is None:
-            raise NotFound(f"touchpoint {touchpoint_id} not found")
         records = _linked_records(tp.id)
         tp.delete()
         lastcontacted.recompute(records)

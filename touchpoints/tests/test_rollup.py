@@ -143,3 +143,15 @@ def test_timeline_cursor_walks_every_item_once_newest_first(alice, world):
     assert seen == sorted(seen, reverse=True)
     bad = alice.get(f"contacts/{world['carol']}/timeline", cursor="not-a-cursor")
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "cursor"]
+
+
+def test_moving_a_touchpoint_before_the_deal_opened_takes_it_off_the_deal(alice, world):
+    tp = log(alice, kind="email", occurred_at=at("2024-02-01 12:00"), contact_ids=[world["carol"]])
+    assert tp in timeline_ids(alice, "deals", world["deal"])
+    alice.patch(f"touchpoints/{tp}", {"occurred_at": at("2023-06-01 12:00")})
+    assert tp not in timeline_ids(alice, "deals", world["deal"])
+    assert tp in timeline_ids(alice, "organizations", world["org"])
+    assert alice.get(f"deals/{world['deal']}").json()["last_contacted_on"] is None
+    alice.patch(f"touchpoints/{tp}", {"occurred_at": at("2024-03-01 12:00")})
+    assert tp in timeline_ids(alice, "deals", world["deal"])
+    assert alice.get(f"deals/{world['deal']}").json()["last_contacted_on"] == "2024-03-01T12:00:00Z"
