@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import django_auth
 
+from accounts.api import router as accounts_router
 from activities.api import router as activities_router
 from config.auth import TokenAuth
 from config.errors import Invalid, ServiceError
@@ -24,6 +25,7 @@ api = NinjaAPI(
     auth=[TokenAuth(), django_auth],
     urls_namespace="api-v1",
 )
+api.add_router("/", accounts_router)
 api.add_router("/", crm_router)
 api.add_router("/", activities_router)
 api.add_router("/", touchpoints_router)

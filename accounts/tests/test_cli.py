@@ -27,3 +27,10 @@ def test_session_login_reaches_the_api_and_home_page(db):
     assert response.status_code == 302
     assert client.get("/").status_code == 200
     assert client.get("/api/v1/organizations").status_code == 200
+
+
+def test_me_tells_the_caller_who_they_are(db):
+    out = io.StringIO()
+    call_command("createuser", "--username", "gil", "--role", "rep", "--team", "north", "--time-zone", "Asia/Kolkata", "--token", stdout=out)
+    body = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {out.getvalue().strip()}").json()
+    assert (body["username"], body["role"], body["team"], body["time_zone"]) == ("gil", "rep", "north", "Asia/Kolkata")

@@ -41,6 +41,7 @@ CREATE_ON_ALICES = each(201, 201, 422, 201, 201)  # the body names one of alice'
 
 # (method, path as in the OpenAPI document without /api/v1) -> expected answer per persona.
 TABLE: dict[tuple[str, str], dict[str, int | str]] = {
+    ("GET", "/me"): each(200, 200, 200, 200, 200),  # everyone sees themselves
     ("GET", "/organizations"): LIST,
     ("POST", "/organizations"): CREATE,
     ("GET", "/organizations/{organization_id}"): READ,
