@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -89,16 +88,7 @@ def after(ordering: tuple[str, ...], values: list[Any]) -> Q:
     return bound & condition
 
 
-def keyset_page(
-    qs: QuerySet,
-    ordering: tuple[str, ...],
-    cursor: str | None,
-    limit: int,
-    *,
-    key: Callable[[Any], list[Any]] | None = None,
-) -> Page:
-    """One page of ``qs``. Rows may be model instances or, for hot paths that
-    read ``values_list``, tuples: then ``key`` gives a row's ordering values."""
+def keyset_page(qs: QuerySet, ordering: tuple[str, ...], cursor: str | None, limit: int) -> Page:
     limit = max(1, min(limit, MAX_LIMIT))
     if cursor:
         qs = qs.filter(after(ordering, decode_cursor(qs.model, ordering, cursor)))
@@ -107,5 +97,5 @@ def keyset_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(key(last) if key else [getattr(last, name.lstrip("-")) for name in ordering])
+        next_cursor = encode_cursor([getattr(last, name.lstrip("-")) for name in ordering])
     return Page(rows, next_cursor)

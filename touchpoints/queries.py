@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+from django.db import connection
 from django.db.models import QuerySet
 
-from config.pagination import Page, keyset_page
-from touchpoints.models import TouchpointLink
+from config.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor, keyset_page
+from touchpoints.bulk import datetime_converter
+from touchpoints.models import Touchpoint, TouchpointLink
 
 TIMELINE_ORDER = ("-occurred_at", "-touchpoint_id")
 TOUCHPOINT_FIELDS = (
@@ -14,28 +17,51 @@ TOUCHPOINT_FIELDS = (
     "summary", "sentiment", "emoticon", "event_type", "source", "external_id", "owner_id",
 )  # fmt: skip
 TIMELINE_FIELDS = (*TOUCHPOINT_FIELDS, "path", "via_contact_id", "via_deal_id")
-_TIMELINE_COLUMNS = (*(f"touchpoint__{f}" for f in TOUCHPOINT_FIELDS), "path", "via_contact_id", "via_deal_id")
+_DATETIME_FIELDS = ("occurred_at", "recorded_at")
 
 
 def timeline(record_type: str, record_id: int, *, kinds: Sequence[str] | None, cursor: str | None, limit: int) -> Page:
     """The rolled-up Activity section of a record, newest first, as dicts
     (TIMELINE_FIELDS).
 
-    One query per page: an index range scan on (record, occurred_at,
-    touchpoint) joined to the touchpoint rows, whatever the page size. Read
-    with values_list: building model instances was a measured third of the
-    request's time (docs/benchmarks.md).
+    One statement per page: an index range scan on the partial index
+    (record, occurred_at DESC, touchpoint DESC) from the cursor on, joined
+    to the touchpoint rows, whatever the page size or depth. Written as SQL
+    because this is the hottest read: the ORM's compile and row conversion
+    cost five times the query itself (docs/benchmarks.md).
     """
-    links: QuerySet = TouchpointLink.objects.filter(**{f"{record_type}_id": record_id}, shown=True)
+    if record_type not in ("organization", "contact", "deal"):
+        raise ValueError(record_type)
+    limit = max(1, min(limit, MAX_LIMIT))
+    link, tp = TouchpointLink._meta.db_table, Touchpoint._meta.db_table
+    sqlite = connection.vendor == "sqlite"
+    columns = [f"CAST(t.{f} AS TEXT)" if sqlite and f in _DATETIME_FIELDS else f"t.{f}" for f in TOUCHPOINT_FIELDS]
+    sql = [
+        f"SELECT {', '.join(columns)}, l.path, l.via_contact_id, l.via_deal_id FROM {link} l JOIN {tp} t ON t.id = l.touchpoint_id",
+        f"WHERE l.{record_type}_id = %s AND l.shown = %s",
+    ]
+    params: list = [record_id, True]
     if kinds:
-        links = links.filter(kind__in=list(kinds))
-    # id and occurred_at of the touchpoint are the link's ordering values.
-    id_at, occurred_at_at = TOUCHPOINT_FIELDS.index("id"), TOUCHPOINT_FIELDS.index("occurred_at")
-    page = keyset_page(
-        links.values_list(*_TIMELINE_COLUMNS), TIMELINE_ORDER, cursor, limit, key=lambda row: [row[occurred_at_at], row[id_at]]
-    )
-    page.items = [dict(zip(TIMELINE_FIELDS, row)) for row in page.items]
-    return page
+        sql.append(f"AND l.kind IN ({', '.join(['%s'] * len(kinds))})")
+        params += list(kinds)
+    if cursor:
+        # The leading bound gives the index scan its start (see config.pagination.after).
+        when, touchpoint_id = decode_cursor(TouchpointLink, TIMELINE_ORDER, cursor)
+        when = datetime_converter()(when)
+        sql.append("AND l.occurred_at <= %s AND (l.occurred_at < %s OR (l.occurred_at = %s AND l.touchpoint_id < %s))")
+        params += [when, when, when, touchpoint_id]
+    sql.append("ORDER BY l.occurred_at DESC, l.touchpoint_id DESC LIMIT %s")
+    params.append(limit + 1)
+    with connection.cursor() as db:
+        db.execute(" ".join(sql), params)
+        rows = db.fetchall()
+    items = [dict(zip(TIMELINE_FIELDS, row)) for row in rows[:limit]]
+    if sqlite:
+        for item in items:
+            for name in _DATETIME_FIELDS:
+                item[name] = datetime.fromisoformat(item[name]).replace(tzinfo=UTC)
+    next_cursor = encode_cursor([items[-1]["occurred_at"], items[-1]["id"]]) if len(rows) > limit else None
+    return Page(items, next_cursor)
 
 
 LOG_ORDER = ("-occurred_at", "-id")

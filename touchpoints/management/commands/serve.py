@@ -19,6 +19,6 @@ class Command(BaseCommand):
         argv = [
             sys.executable, "-m", "gunicorn", settings.WSGI_APPLICATION.rsplit(".", 1)[0] + ":application",
             "--bind", opts["bind"], "--workers", str(opts["workers"]), "--threads", str(opts["threads"]),
-            "--access-logfile", "-",
+            "--access-logfile", "-", "--config", "python:config.gunicorn",
         ]  # fmt: skip
         os.execvp(sys.executable, argv)
