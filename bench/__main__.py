@@ -1,0 +1,103 @@
+"""``python -m bench [NAME ...] [--db sqlite|postgres|both] [options]``
+
+Runs each named benchmark (all when none is named) on each database, every
+pair in its own child process, then prints a summary of the ratios.
+Options such as ``--batches 30``, ``--rebuild`` or ``--profile`` are handed
+to the children that have them (``python -m bench.<name> --help``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+from bench import common
+from bench.common import console
+
+BENCHMARKS = ("ingest", "timeline")
+# Options handed to the children: (flag, takes a value, benchmarks that have it, help).
+CHILD_OPTIONS = (
+    ("--profile", False, BENCHMARKS, "also break the API path down in-process (phases + cProfile)"),
+    ("--warmup", True, BENCHMARKS, "warm-up batches (ingest) or rounds (timeline)"),
+    ("--batches", True, ("ingest",), "ingest: measured batches of 1,000 (default 20)"),
+    ("--orgs", True, ("ingest",), "ingest: organizations in the CRM (default 400)"),
+    ("--requests", True, ("timeline",), "timeline: measured requests per endpoint (default 400)"),
+    ("--deep-pages", True, ("timeline",), "timeline: next_cursor hops to the deep page (default 10)"),
+    ("--touchpoints", True, ("timeline",), "timeline: dataset size (default 1,000,000; a different size rebuilds it)"),
+    ("--rebuild", False, ("timeline",), "timeline: regenerate the kept dataset"),
+)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="./dev bench", description="Touchpoints benchmarks (see docs/benchmarks.md)")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"one of {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    for flag, takes_value, _, help_text in CHILD_OPTIONS:
+        if takes_value:
+            parser.add_argument(flag, help=help_text)
+        else:
+            parser.add_argument(flag, action="store_true", help=help_text)
+    args = parser.parse_intermixed_args(argv)
+    names = args.names or list(BENCHMARKS)
+    for name in names:
+        if name not in BENCHMARKS:
+            parser.error(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
+
+    def child_argv(name: str) -> list[str]:
+        out = []
+        for flag, takes_value, applies, _ in CHILD_OPTIONS:
+            value = getattr(args, flag.lstrip("-").replace("-", "_"))
+            if name not in applies or value in (None, False, ""):
+                continue
+            out += [flag, str(value)] if takes_value else [flag]
+        return out
+
+    dbs = list(common.DATABASES) if args.db == "both" else [args.db]
+    common.BENCH_VAR.mkdir(parents=True, exist_ok=True)
+
+    failures = []
+    ran = []
+    for name in names:
+        for db in dbs:
+            if db == "postgres" and not common.postgres_reachable():
+                console.print(f"[bold red]!!! SKIPPED {name} on PostgreSQL: nothing answers at {common.pg_url('postgres')} !!![/]")
+                failures.append((name, db, "postgres unreachable"))
+                continue
+            result_file = common.BENCH_VAR / f"result-{name}-{db}.json"
+            result_file.unlink(missing_ok=True)
+            rc = subprocess.call([sys.executable, "-m", f"bench.{name}", "--db", db, *child_argv(name)], cwd=common.ROOT)
+            if rc != 0 or not result_file.exists():
+                failures.append((name, db, f"exit {rc}"))
+            else:
+                ran.append(json.loads(result_file.read_text()))
+
+    if ran:
+        console.rule("[bold]summary[/]")
+        m = ran[0]["machine"]
+        console.print(f"{m['nproc']} CPUs ({m['cpu']}), {m['mem_gb']} GB, Python {m['python']}")
+        for r in ran:
+            console.print(_summary_line(r))
+    for name, db, why in failures:
+        console.print(f"[bold red]{name} on {db} did not complete: {why}[/]")
+    return 1 if failures else 0
+
+
+def _summary_line(r: dict) -> str:
+    verdict = common.verdict(r["met"])
+    if r["benchmark"] == "ingest":
+        return (
+            f"ingest   {r['db_version']:<18} API {r['http_rate']:8,.0f} tp/s  raw {r['raw_rate']:8,.0f} tp/s  "
+            f"ratio {r['ratio']:.2f}x (target >= {r['target']}x) {verdict}"
+        )
+    parts = []
+    for page in r["pages"]:
+        parts.append(
+            f"{page['name']}: p50 {page['http']['p50_ms']:.1f} ms ({page['p50_ratio']:.2f}x) "
+            f"p99 {page['http']['p99_ms']:.1f} ms ({page['p99_ratio']:.2f}x), SQL p50 {page['sql']['p50_ms']:.2f} ms"
+        )
+    return f"timeline {r['db_version']:<18} trivial p50 {r['trivial']['p50_ms']:.1f} / p99 {r['trivial']['p99_ms']:.1f} ms; " + "; ".join(parts) + f" {verdict}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
