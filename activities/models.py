@@ -1,7 +1,9 @@
 """Planned work: events and tasks.
 
 Up Next reads these tables. An event becomes a touchpoint of kind "event"
-when it is marked Held or Not Held (touchpoints.events keeps the two in step).
+when it is marked Held or Not Held (activities.services keeps the two in step).
+Deleting a deal, organization or contact keeps the events and tasks on it
+(they may be someone else's work): the link is cleared, not the row.
 """
 from django.conf import settings
 from django.db import models
@@ -38,8 +40,8 @@ class Event(models.Model):
     description = models.TextField(blank=True)
     emoticon = models.PositiveSmallIntegerField(choices=Emoticon.choices, null=True, blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    deal = models.ForeignKey("crm.Deal", null=True, blank=True, on_delete=models.CASCADE, related_name="events")
-    organization = models.ForeignKey("crm.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    deal = models.ForeignKey("crm.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    organization = models.ForeignKey("crm.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
     contacts = models.ManyToManyField("crm.Contact", blank=True, related_name="events")
     # The touchpoint this event became when it was held or not held.
     touchpoint = models.OneToOneField("touchpoints.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="event")
@@ -79,9 +81,9 @@ class Task(models.Model):
     status = models.CharField(max_length=12, choices=TaskStatus.choices, default=TaskStatus.NOT_STARTED)
     completed_at = models.DateTimeField(null=True, blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    deal = models.ForeignKey("crm.Deal", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
-    organization = models.ForeignKey("crm.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
-    contact = models.ForeignKey("crm.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    deal = models.ForeignKey("crm.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
+    organization = models.ForeignKey("crm.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
+    contact = models.ForeignKey("crm.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -88,8 +88,10 @@ def up_next(user: User, record_type: str, record_id: int, limit: int, now: datet
     now = now or timezone.now()
     today = user_today(user, now)
     event_scope, task_scope = _scope(record_type, record_id)
-    events: QuerySet = Event.objects.filter(event_scope, status=EventStatus.PLANNED)
-    tasks: QuerySet = Task.objects.filter(task_scope, status__in=OPEN_TASK_STATUSES)
+    # Only what the viewer may open: an organization shared with someone
+    # does not show them the tasks on contacts they cannot see.
+    events: QuerySet = visible_events(user).filter(event_scope, status=EventStatus.PLANNED)
+    tasks: QuerySet = visible_tasks(user).filter(task_scope, status__in=OPEN_TASK_STATUSES)
 
     overdue_events = events.filter(end_at__lt=now)
     upcoming_events = events.filter(end_at__gte=now)

@@ -47,9 +47,14 @@ def _set_event_links(actor: User, event: Event, data: dict) -> None:
         )
 
 
+MAX_EVENT_SECONDS = 10_000_000  # ~115 days, the touchpoint duration bound
+
+
 def _check_event(event: Event) -> None:
     if event.end_at < event.start_at:
         raise Invalid.field(("end_at",), "must not be before start_at")
+    if (event.end_at - event.start_at).total_seconds() > MAX_EVENT_SECONDS:
+        raise Invalid.field(("end_at",), "an event lasts at most 115 days")
     if event.emoticon is not None and event.status != EventStatus.HELD:
         # "Emoticons can be attached to events marked as Held"
         raise Invalid.field(("emoticon",), "only a held event carries an emoticon")

@@ -51,7 +51,7 @@ def decode_cursor(model: type[models.Model], ordering: tuple[str, ...], cursor: 
             field = _field_of(model, name)
             if isinstance(field, models.DateTimeField):
                 parsed = datetime.fromisoformat(value)
-                if parsed.tzinfo is None:
+                if parsed.tzinfo is None or not 1900 <= parsed.year < 2200:
                     raise ValueError
                 values.append(parsed)
             elif isinstance(field, (models.IntegerField, models.AutoField, models.BigAutoField)):

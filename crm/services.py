@@ -173,7 +173,7 @@ def do_update_deal(actor: User, deal_id: int, data: dict) -> Deal:
 
 
 def _link_contact(actor: User, deal: Deal, contact_id: int, role: str, loc: tuple) -> DealContact:
-    get_visible(Contact, actor, contact_id, loc=loc)
+    _lock_contact_then_deal(actor, contact_id, deal.id, loc)
     link, created = DealContact.objects.get_or_create(deal=deal, contact_id=contact_id, defaults={"role": role})
     if created:
         rollup.on_contact_joined_deal(contact_id, deal.id)
@@ -183,15 +183,28 @@ def _link_contact(actor: User, deal: Deal, contact_id: int, role: str, loc: tupl
     return link
 
 
+def _lock_contact_then_deal(actor: User, contact_id: int, deal_id: int, loc: tuple | None) -> None:
+    """Relationship changes lock the contact, then the deal, FOR UPDATE: the
+    order every writer uses (ingest holds contacts before it touches
+    deals), and the lock an ingest's FOR KEY SHARE waits for (see
+    touchpoints.rollup.lock_relationships)."""
+    if loc is None:
+        Contact.objects.select_for_update().filter(id=contact_id).first()
+    else:
+        get_visible(Contact, actor, contact_id, loc=loc, for_update=True)
+    Deal.objects.select_for_update().filter(id=deal_id).first()
+
+
 @transaction.atomic
 def do_link_contact_to_deal(actor: User, deal_id: int, contact_id: int, role: str) -> DealContact:
-    deal = get_visible(Deal, actor, deal_id, for_update=True)
+    deal = get_visible(Deal, actor, deal_id)
     return _link_contact(actor, deal, contact_id, role, loc=("contact_id",))
 
 
 @transaction.atomic
 def do_unlink_contact_from_deal(actor: User, deal_id: int, contact_id: int) -> None:
-    deal = get_visible(Deal, actor, deal_id, for_update=True)
+    deal = get_visible(Deal, actor, deal_id)
+    _lock_contact_then_deal(actor, contact_id, deal.id, None)
     deleted, _ = DealContact.objects.filter(deal=deal, contact_id=contact_id).delete()
     if deleted:
         rollup.on_contact_left_deal(contact_id, deal.id)

@@ -40,8 +40,8 @@ def _new(payload: TouchpointIn | TouchpointItem, idempotency_key: str | None) ->
     return services.NewTouchpoint(**payload.model_dump(), idempotency_key=idempotency_key)
 
 
-def touchpoints_out(touchpoints: list[Touchpoint]) -> list[dict]:
-    links = services.direct_links_of([tp.id for tp in touchpoints])
+def touchpoints_out(user, touchpoints: list[Touchpoint]) -> list[dict]:
+    links = services.direct_links_of([tp.id for tp in touchpoints], viewer=user)
     return [
         {
             **{f: getattr(tp, f) for f in BASE_FIELDS},
@@ -53,8 +53,8 @@ def touchpoints_out(touchpoints: list[Touchpoint]) -> list[dict]:
     ]
 
 
-def _one(touchpoint_id: int) -> dict:
-    return touchpoints_out([Touchpoint.objects.get(id=touchpoint_id)])[0]
+def _one(user, touchpoint_id: int) -> dict:
+    return touchpoints_out(user, [Touchpoint.objects.get(id=touchpoint_id)])[0]
 
 
 class TouchpointFilters(InputSchema):
@@ -70,7 +70,7 @@ class TouchpointFilters(InputSchema):
 def list_touchpoints(request, filters: Query[TouchpointFilters], cursor: Cursor = None, limit: Limit = 50):
     """The log, newest first, as the caller may see it."""
     page = queries.list_touchpoints(services.visible_touchpoints(request.auth), filters.dict(), cursor, limit)
-    return {"items": touchpoints_out(page.items), "next_cursor": page.next_cursor}
+    return {"items": touchpoints_out(request.auth, page.items), "next_cursor": page.next_cursor}
 
 
 @router.post("/touchpoints", response=responses({200: TouchpointOut, 201: TouchpointOut}))
@@ -79,7 +79,7 @@ def create_touchpoint(request, payload: TouchpointIn, idempotency_key: Idempoten
     the same Idempotency-Key, answers 200 with the existing touchpoint, or
     422 on external_id if it is one the caller may not see."""
     result = services.record_touchpoint(request.auth, _new(payload, idempotency_key))
-    return Status(201 if result.created else 200, _one(result.touchpoint_id))
+    return Status(201 if result.created else 200, _one(request.auth, result.touchpoint_id))
 
 
 def _inline_schema(model) -> dict:
@@ -159,7 +159,7 @@ def _json_body(request: HttpRequest):
 
 @router.get("/touchpoints/{touchpoint_id}", response=responses({200: TouchpointOut}))
 def get_touchpoint(request, touchpoint_id: RecordId):
-    return touchpoints_out([services.get_visible_touchpoint(request.auth, touchpoint_id)])[0]
+    return touchpoints_out(request.auth, [services.get_visible_touchpoint(request.auth, touchpoint_id)])[0]
 
 
 @router.patch("/touchpoints/{touchpoint_id}", response=responses({200: TouchpointOut}))
@@ -167,7 +167,7 @@ def update_touchpoint(request, touchpoint_id: RecordId, payload: TouchpointPatch
     """Change fields or links; Last Contacted is recomputed for every record
     the touchpoint was or is on."""
     services.update_touchpoint(request.auth, touchpoint_id, payload.dict(exclude_unset=True))
-    return _one(touchpoint_id)
+    return _one(request.auth, touchpoint_id)
 
 
 @router.delete("/touchpoints/{touchpoint_id}", response=responses({204: None}))

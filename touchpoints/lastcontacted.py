@@ -2,17 +2,22 @@
 
 Two operations, both called inside the transaction that changed the log:
 
-``advance``  — after new touchpoints are stored: a conditional UPDATE per
-    record, ``WHERE last_contacted_on IS NULL OR last_contacted_on < new``.
-    A late, older touchpoint matches no row, so the fields never move
-    backwards; two concurrent writers never lose an update because the
-    database re-checks the WHERE clause against the committed row (no
-    read-modify-write in Python). Rows are updated in (table, id) order so
-    concurrent batches take row locks in the same order and cannot deadlock.
+``advance``  — after new touchpoints are stored: one UPDATE per record that
+    moves the fields only forward (``CASE WHEN last_contacted_on IS NULL OR
+    last_contacted_on < new``), so a late, older touchpoint never moves them
+    backwards and two concurrent writers never lose an update: the database
+    re-checks the condition against the committed row, no read-modify-write
+    in Python. The UPDATE matches the row by id alone, so it always takes
+    the row lock: it must queue behind a concurrent ``recompute`` that
+    holds the row, or a touchpoint committed while the recompute read the
+    log would be lost (a WHERE ... < new clause would skip the locked row
+    without waiting). Rows are updated in (table, id) order so concurrent
+    batches take row locks in the same order and cannot deadlock.
 
 ``recompute`` — after a touchpoint is deleted, stops counting, moves, or a
     link disappears: the fields are set from the remaining log. The record
-    rows are locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite
+    rows are locked first (SELECT ... FOR NO KEY UPDATE on PostgreSQL, which
+    does not block other transactions' foreign-key checks; SQLite
     transactions already hold the write lock), and only then is the maximum
     read, in a new statement, so it sees every touchpoint committed by a
     concurrent ``advance`` that held the lock before us.
@@ -45,11 +50,13 @@ def advance(latest: dict[tuple[str, int], tuple[datetime, str]]) -> None:
         convert = datetime_converter()
         for rid, when, via in rows:
             db_when = convert(when)
-            params.append((db_when, via, rid, db_when))
+            params.append((db_when, via, db_when, db_when, rid))
         with connection.cursor() as cursor:
             cursor.executemany(
-                f"UPDATE {table} SET last_contacted_on = %s, last_contacted_via = %s "
-                f"WHERE id = %s AND (last_contacted_on IS NULL OR last_contacted_on < %s)",
+                f"UPDATE {table} SET "
+                f"last_contacted_via = CASE WHEN last_contacted_on IS NULL OR last_contacted_on < %s THEN %s ELSE last_contacted_via END, "
+                f"last_contacted_on = CASE WHEN last_contacted_on IS NULL OR last_contacted_on < %s THEN %s ELSE last_contacted_on END "
+                f"WHERE id = %s",
                 params,
             )
 
@@ -63,7 +70,7 @@ def recompute(records: Iterable[tuple[str, int]]) -> None:
         if not ids:
             continue
         # Lock first, read after (see module docstring).
-        list(model.objects.select_for_update().filter(id__in=ids).order_by("id").values_list("id", flat=True))
+        list(model.objects.select_for_update(no_key=True).filter(id__in=ids).order_by("id").values_list("id", flat=True))
         for rid in ids:
             newest = (
                 TouchpointLink.objects.filter(**{f"{record_type}_id": rid}, counts=True)

@@ -98,6 +98,28 @@ class RollupContext:
         return ctx
 
 
+def lock_relationships(contact_ids: set[int], deal_ids: set[int]) -> None:
+    """Hold the contacts and deals a batch fans out through (PostgreSQL: FOR
+    KEY SHARE) before reading their relationships.
+
+    A relationship change (a contact joining or leaving a deal, getting its
+    first organization) locks the contact and then the deal FOR UPDATE, the
+    one lock KEY SHARE waits for. Whichever comes second therefore sees the
+    other's committed rows: the ingest reads the new deal membership, or the
+    backfill finds the new touchpoint. KEY SHARE does not block other
+    ingests, nor their Last Contacted UPDATEs (FOR NO KEY UPDATE). SQLite
+    needs nothing: its writers are serialized.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model, ids in ((Contact, contact_ids), (Deal, deal_ids)):
+            for chunk in chunked(sorted(ids), 5000):
+                marks = ", ".join(["%s"] * len(chunk))
+                # Django's select_for_update has no KEY SHARE mode.
+                cursor.execute(f"SELECT id FROM {model._meta.db_table} WHERE id IN ({marks}) ORDER BY id FOR KEY SHARE", chunk)
+
+
 def _rows(sql: str, ids: set[int]) -> list[tuple]:
     # Chunked: a batch may name up to 100,000 ids, past SQLite's limit of
     # 32,766 parameters a statement.
@@ -250,8 +272,13 @@ def on_contact_left_deal(contact_id: int, deal_id: int) -> None:
 
 
 def on_contact_got_organization(contact_id: int, organization_id: int) -> None:
+    """Backfill only what reached no organization through this contact: after
+    A -> no organization -> B, what happened at A stays A's."""
+    at_an_organization = TouchpointLink.objects.filter(
+        via_contact_id=contact_id, path=LinkPath.CONTACT, organization__isnull=False
+    ).values("touchpoint_id")
     _copy_links(
-        Q(contact_id=contact_id, path=LinkPath.DIRECT) & ~Q(kind__in=CONTACT_ONLY),
+        Q(contact_id=contact_id, path=LinkPath.DIRECT) & ~Q(kind__in=CONTACT_ONLY) & ~Q(touchpoint_id__in=at_an_organization),
         "organization",
         organization_id,
         ("organization", organization_id),
@@ -260,8 +287,11 @@ def on_contact_got_organization(contact_id: int, organization_id: int) -> None:
 
 
 def on_deal_got_organization(deal_id: int, organization_id: int) -> None:
+    at_an_organization = TouchpointLink.objects.filter(via_deal_id=deal_id, path=LinkPath.DEAL, organization__isnull=False).values(
+        "touchpoint_id"
+    )
     _copy_links(
-        Q(deal_id=deal_id, path=LinkPath.DIRECT),
+        Q(deal_id=deal_id, path=LinkPath.DIRECT) & ~Q(touchpoint_id__in=at_an_organization),
         "organization",
         organization_id,
         ("organization", organization_id),

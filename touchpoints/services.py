@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Forbidden, Invalid, NotFound, error
+from config.errors import Conflict, Forbidden, Invalid, NotFound, error
 from crm.models import Contact, Deal, Organization
 from crm.permissions import assignable_owner_ids, can_delete, owner_condition, visible
 from touchpoints import lastcontacted, rollup
@@ -223,6 +223,7 @@ def _record(actor: User | None, items: Sequence[NewTouchpoint], checked: bool) -
     contact_ids = {c for i in fresh for c in items[i].contact_ids}
     deal_ids = {d for i in fresh for d in items[i].deal_ids}
     fanout_deal_ids = {d for i in fresh if items[i].kind in rollup.FANS_OUT_TO_DEAL_CONTACTS for d in items[i].deal_ids}
+    rollup.lock_relationships(contact_ids, deal_ids)
     ctx = rollup.RollupContext.load(contact_ids, deal_ids, fanout_deal_ids)
 
     now = timezone.now()
@@ -310,13 +311,21 @@ def get_visible_touchpoint(user: User, touchpoint_id: int) -> Touchpoint:
     return tp
 
 
-def direct_links_of(touchpoint_ids: list[int]) -> dict[int, dict[str, list[int]]]:
-    """The records each touchpoint names directly (one query for them all)."""
+def direct_links_of(touchpoint_ids: list[int], viewer: User | None = None) -> dict[int, dict[str, list[int]]]:
+    """The records each touchpoint names directly (one query for them all).
+    With a ``viewer``, only the records they may see: a touchpoint seen
+    through a shared organization does not reveal the ids of contacts the
+    viewer cannot open."""
     out = {tp_id: {"contact_ids": [], "organization_ids": [], "deal_ids": []} for tp_id in touchpoint_ids}
-    for tp_id, contact_id, organization_id, deal_id in (
-        TouchpointLink.objects.filter(touchpoint_id__in=touchpoint_ids, path=LinkPath.DIRECT)
-        .order_by("id")
-        .values_list("touchpoint_id", "contact_id", "organization_id", "deal_id")
+    links = TouchpointLink.objects.filter(touchpoint_id__in=touchpoint_ids, path=LinkPath.DIRECT)
+    if viewer is not None and not viewer.sees_everything:
+        links = links.filter(
+            Q(contact_id__in=visible(Contact, viewer).values("id"))
+            | Q(organization_id__in=visible(Organization, viewer).values("id"))
+            | Q(deal_id__in=visible(Deal, viewer).values("id"))
+        )
+    for tp_id, contact_id, organization_id, deal_id in links.order_by("id").values_list(
+        "touchpoint_id", "contact_id", "organization_id", "deal_id"
     ):
         if contact_id:
             out[tp_id]["contact_ids"].append(contact_id)
@@ -368,12 +377,9 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
     if unknown:
         raise Invalid([error((name,), "cannot be changed") for name in sorted(unknown)])
     with transaction.atomic():
-        qs = Touchpoint.objects.select_for_update(of=("self",))
-        tp = (qs if checked or actor is None else qs.filter(id__in=visible_touchpoints(actor).values("id"))).filter(id=touchpoint_id).first()
-        if tp is None:
-            raise NotFound(f"touchpoint {touchpoint_id} not found")
+        tp = _locked_for_change(actor, touchpoint_id, checked)
         new_links = {a: changes[a] for a, _ in LINK_ARGUMENTS if a in changes and changes[a] is not None}
-        if not checked and changes.get("owner_id") not in (None, tp.owner_id) and not (can_delete(actor, tp) or actor.id == tp.created_by_id):
+        if not checked and "owner_id" in changes and changes["owner_id"] != tp.owner_id and not _may_delete(actor, tp):
             raise Forbidden("only the owner, an admin or a manager may reassign this touchpoint")
         if not checked:
             errors = check_kind_fields(tp.kind, changes.get("status"), changes.get("event_type"))
@@ -391,17 +397,28 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
         before = _linked_records(tp.id)
         shown = is_shown(tp.kind, tp.status)
         counts = counts_as_contact(tp.kind, tp.status)
-        # A new time can move the touchpoint in or out of a deal's open
-        # window, so it re-derives the links like new direct links do.
-        if new_links or tp.occurred_at != occurred_before:
-            current = direct_links(tp.id)
-            current.update(new_links)
+        # New direct links, or a new time (which can move the touchpoint in
+        # or out of a deal's open window), re-derive the rolled-up links.
+        current = direct_links(tp.id)
+        changed_links = {a: v for a, v in new_links.items() if sorted(set(v)) != sorted(current[a])}
+        if changed_links or tp.occurred_at != occurred_before:
+            # A contact's organization is the one it had when the touchpoint
+            # was first recorded, not today's (history stays where it
+            # happened, touchpoints.rollup).
+            organization_then = dict(
+                TouchpointLink.objects.filter(touchpoint_id=tp.id, path=LinkPath.CONTACT, organization__isnull=False).values_list(
+                    "via_contact_id", "organization_id"
+                )
+            )
+            current.update(changed_links)
             TouchpointLink.objects.filter(touchpoint_id=tp.id).delete()
+            rollup.lock_relationships(set(current["contact_ids"]), set(current["deal_ids"]))
             ctx = rollup.RollupContext.load(
                 set(current["contact_ids"]),
                 set(current["deal_ids"]),
                 set(current["deal_ids"]) if tp.kind in rollup.FANS_OUT_TO_DEAL_CONTACTS else set(),
             )
+            ctx.contact_org.update({c: o for c, o in organization_then.items() if c in ctx.contact_org})
             rows = [
                 rollup.link_row(tp.id, target, route, tp.occurred_at, tp.kind, shown, counts)
                 for target, route in rollup.targets(
@@ -417,14 +434,44 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
 
 def delete_touchpoint(actor: User | None, touchpoint_id: int, *, checked: bool = False) -> None:
     with transaction.atomic():
-        if checked or actor is None:
-            tp = Touchpoint.objects.select_for_update(of=("self",)).filter(id=touchpoint_id).first()
-            if tp is None:
-                raise NotFound(f"touchpoint {touchpoint_id} not found")
-        else:
-            tp = get_visible_touchpoint(actor, touchpoint_id)
-            if not (can_delete(actor, tp) or actor.id == tp.created_by_id):
-                raise Forbidden("only the owner, an admin or a manager may delete this touchpoint")
+        tp = _locked_for_change(actor, touchpoint_id, checked)
+        if not checked and not _may_delete(actor, tp):
+            raise Forbidden("only the owner, an admin or a manager may delete this touchpoint")
         records = _linked_records(tp.id)
         tp.delete()
         lastcontacted.recompute(records)
+
+
+def _may_delete(actor: User, tp: Touchpoint) -> bool:
+    return can_delete(actor, tp) or actor.id == tp.created_by_id
+
+
+def _locked_for_change(actor: User | None, touchpoint_id: int, checked: bool) -> Touchpoint:
+    """The touchpoint, locked, if the actor may change it.
+
+    Seeing a touchpoint (through any record it is on) is not enough to
+    change it: that takes its owner's team, its creator, or an admin or
+    manager — otherwise whoever a single organization is shared with could
+    unlink a contact they cannot see. A touchpoint that an event became is
+    changed through the event (activities.services), which keeps the two
+    in step.
+    """
+    tp = Touchpoint.objects.select_for_update(of=("self",)).filter(id=touchpoint_id).first()
+    if tp is None or checked or actor is None:
+        if tp is None:
+            raise NotFound(f"touchpoint {touchpoint_id} not found")
+        return tp
+    if not visible_touchpoints(actor).filter(id=tp.id).exists():
+        raise NotFound(f"touchpoint {touchpoint_id} not found")
+    editable = actor.sees_everything or actor.id == tp.created_by_id or (tp.owner_id is not None and tp.owner_id in _team_member_ids(actor))
+    if not editable:
+        raise Forbidden("only the owner's team, an admin or a manager may change this touchpoint")
+    if tp.source == Source.EVENT:
+        raise Conflict("this touchpoint is an event's: change or delete the event instead")
+    return tp
+
+
+def _team_member_ids(user: User) -> set[int]:
+    if user.team_id is None:
+        return {user.id}
+    return set(User.objects.filter(team_id=user.team_id).values_list("id", flat=True)) | {user.id}

@@ -155,3 +155,28 @@ def test_moving_a_touchpoint_before_the_deal_opened_takes_it_off_the_deal(alice,
     alice.patch(f"touchpoints/{tp}", {"occurred_at": at("2024-03-01 12:00")})
     assert tp in timeline_ids(alice, "deals", world["deal"])
     assert alice.get(f"deals/{world['deal']}").json()["last_contacted_on"] == "2024-03-01T12:00:00Z"
+
+
+def test_editing_an_old_event_keeps_it_at_the_organization_it_happened_with(alice, world):
+    other = alice.post("organizations", {"name": "Other"}).json()["id"]
+    event = alice.post(
+        "events",
+        {"subject": "Lunch", "status": "held", "start_at": at("2024-02-01 12:00"), "end_at": at("2024-02-01 13:00"), "contact_ids": [world["dave"]]},
+    ).json()
+    alice.patch(f"contacts/{world['dave']}", {"organization_id": other})
+    alice.patch(f"events/{event['id']}", {"emoticon": 5})
+    alice.patch(f"events/{event['id']}", {"start_at": at("2024-02-02 12:00"), "end_at": at("2024-02-02 13:00")})
+    assert event["touchpoint_id"] in timeline_ids(alice, "organizations", world["org"])
+    assert event["touchpoint_id"] not in timeline_ids(alice, "organizations", other)
+    assert alice.get(f"organizations/{world['org']}").json()["last_contacted_on"] == "2024-02-02T12:00:00Z"
+
+
+def test_contact_leaving_an_organization_and_joining_another_does_not_bring_old_history(alice, world):
+    other = alice.post("organizations", {"name": "Other"}).json()["id"]
+    at_first = log(alice, kind="email", occurred_at=at("2024-02-01 10:00"), contact_ids=[world["dave"]])
+    alice.patch(f"contacts/{world['dave']}", {"organization_id": None})
+    in_between = log(alice, kind="email", occurred_at=at("2024-03-01 10:00"), contact_ids=[world["dave"]])
+    alice.patch(f"contacts/{world['dave']}", {"organization_id": other})
+    assert at_first not in timeline_ids(alice, "organizations", other)
+    assert in_between in timeline_ids(alice, "organizations", other)  # no organization then: backfilled
+    assert alice.get(f"organizations/{other}").json()["last_contacted_on"] == "2024-03-01T10:00:00Z"
