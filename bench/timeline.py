@@ -201,60 +201,29 @@ def _has_rows() -> bool:
     return Organization.objects.exists()
 
 
-# Indexes rebuilt after the load instead of maintained row by row: the
-# dataset is a fixture, and this makes building it minutes, not a quarter
-# of an hour. tp_source_external_id_uniq stays: ingest looks external ids up.
-DEFERRED_INDEXES = (
-    "tp_occurred_idx",
-    "tp_owner_occurred_idx",
-    "tp_idempotency_key_uniq",
-    "tpl_org_timeline_idx",
-    "tpl_contact_timeline_idx",
-    "tpl_deal_timeline_idx",
-    "tpl_org_uniq",
-    "tpl_contact_uniq",
-    "tpl_deal_uniq",
-)
-
-
 @contextmanager
 def _bulk_load():
-    """Drop the secondary indexes of the log's two tables, and on PostgreSQL
-    skip FK triggers (session_replication_role) and WAL flush waits for the
-    loading session; put everything back, index by index, as migrations
-    defined it."""
+    """The log's secondary indexes rebuilt once after the load
+    (touchpoints.bulk.deferred_log_indexes), and on PostgreSQL no FK
+    triggers (session_replication_role) or WAL flush waits for the loading
+    session: the dataset is a fixture, and this makes building it minutes,
+    not a quarter of an hour."""
     from django.db import connection
 
-    with connection.cursor() as c:
-        if connection.vendor == "postgresql":
-            c.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                "AND (indexname = ANY(%s) OR indexname LIKE 'touchpoints_touchpoint%%_id_%%')",
-                [list(DEFERRED_INDEXES)],
-            )
-        else:
-            c.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                f"AND (name IN ({', '.join(['%s'] * len(DEFERRED_INDEXES))}) OR name LIKE 'touchpoints_touchpoint%%_id_%%')",
-                list(DEFERRED_INDEXES),
-            )
-        indexes = c.fetchall()
-        for name, _ in indexes:
-            c.execute(f'DROP INDEX "{name}"')
-        if connection.vendor == "postgresql":
-            c.execute("SET session_replication_role = replica")
-            c.execute("SET synchronous_commit = off")
-    try:
+    from touchpoints.bulk import deferred_log_indexes
+
+    postgres = connection.vendor == "postgresql"
+    with deferred_log_indexes(on_rebuild=lambda name, done, total: done < total and console.print(f"CREATE INDEX {name}")):
+        if postgres:
+            with connection.cursor() as c:
+                c.execute("SET session_replication_role = replica")
+                c.execute("SET synchronous_commit = off")
         yield
-    finally:
-        with connection.cursor() as c:
-            if connection.vendor == "postgresql":
+        if postgres:
+            with connection.cursor() as c:
                 c.execute("SET session_replication_role = DEFAULT")
                 c.execute("SET synchronous_commit = DEFAULT")
                 c.execute("SET maintenance_work_mem = '256MB'")
-            for name, ddl in indexes:
-                with console.status(f"CREATE INDEX {name}"):
-                    c.execute(ddl)
 
 
 def _generate(total: int, batch: int = 25_000) -> dict:

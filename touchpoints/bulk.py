@@ -5,7 +5,8 @@ ids on every backend in one round trip; ingest needs the ids to write the
 link rows in the same transaction, so it allocates them first and writes
 plain tuples with executemany.
 """
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,3 +103,62 @@ def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Ite
             return
         placeholders = ", ".join(["%s"] * len(fields))
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", prepared)
+
+
+# Indexes of the log's two tables that a bulk load may rebuild once at the
+# end instead of maintaining row by row (demo data, benchmark fixtures).
+# tp_source_external_id_uniq stays: ingest looks external ids up through it.
+DEFERRABLE_LOG_INDEXES = (
+    "tp_occurred_idx",
+    "tp_owner_occurred_idx",
+    "tp_idempotency_key_uniq",
+    "tpl_org_timeline_idx",
+    "tpl_contact_timeline_idx",
+    "tpl_deal_timeline_idx",
+    "tpl_org_uniq",
+    "tpl_contact_uniq",
+    "tpl_deal_uniq",
+)
+
+
+@contextmanager
+def deferred_log_indexes(on_rebuild: Callable[[str, int, int], Any] | None = None) -> Iterator[None]:
+    """Drop the log's secondary indexes (and Django's FK indexes on them) for
+    the duration of a bulk load, then recreate each from its own stored
+    definition, so the result is exactly what the migrations built.
+
+    Only for loads whose rows are known to be valid (the unique indexes are
+    gone meanwhile). Use inside the load's transaction: DDL is transactional
+    on both databases, so a failed load gets its indexes back with the
+    rollback. On PostgreSQL the DROP holds the tables' exclusive lock until
+    commit: readers wait for the load."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND (indexname = ANY(%s) OR indexname LIKE 'touchpoints_touchpoint%%_id_%%')",
+                [list(DEFERRABLE_LOG_INDEXES)],
+            )
+        else:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                f"AND (name IN ({', '.join(['%s'] * len(DEFERRABLE_LOG_INDEXES))}) OR name LIKE 'touchpoints_touchpoint%%_id_%%')",
+                list(DEFERRABLE_LOG_INDEXES),
+            )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+    yield
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and indexes:
+            # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED, and a
+            # table with pending FK checks takes no CREATE INDEX: run the
+            # checks now (commit would have), then defer again as declared.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for done, (name, ddl) in enumerate(indexes):
+            if on_rebuild is not None:
+                on_rebuild(name, done, len(indexes))  # before each, and once when all are back: a progress bar
+            cursor.execute(ddl)
+        if on_rebuild is not None and indexes:
+            on_rebuild("", len(indexes), len(indexes))

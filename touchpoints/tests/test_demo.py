@@ -10,6 +10,7 @@ from io import StringIO
 import phonenumbers
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
@@ -77,8 +78,20 @@ def wipe() -> None:
         model.objects.all().delete()
 
 
+def log_indexes() -> dict:
+    """The log tables' indexes and constraints as the database reports them."""
+    with connection.cursor() as cursor:
+        return {
+            model._meta.db_table: connection.introspection.get_constraints(cursor, model._meta.db_table)
+            for model in (Touchpoint, TouchpointLink)
+        }
+
+
 def test_demo_loads_a_believable_company(same_day):
+    indexes_before = log_indexes()
     output = load()
+    # The load defers the log's indexes (touchpoints.bulk): all are back, as they were.
+    assert log_indexes() == indexes_before and "tpl_org_timeline_idx" in indexes_before["touchpoints_touchpointlink"]
     assert "200,000" not in output and "2,000 touchpoints" in output
 
     # Counts follow the scale.
