@@ -112,15 +112,13 @@ def lock_relationships(contact_ids: set[int], deal_ids: set[int]) -> None:
     """
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
-        for model, ids in ((Contact, contact_ids), (Deal, deal_ids)):
-            for chunk in chunked(sorted(ids), 5000):
-                marks = ", ".join(["%s"] * len(chunk))
-                # Django's select_for_update has no KEY SHARE mode.
-                cursor.execute(f"SELECT id FROM {model._meta.db_table} WHERE id IN ({marks}) ORDER BY id FOR KEY SHARE", chunk)
+    for model, ids in ((Contact, contact_ids), (Deal, deal_ids)):
+        # Django's select_for_update has no KEY SHARE mode. Sorted ids: every
+        # batch takes the locks in the same order.
+        _rows(f"SELECT id FROM {model._meta.db_table} WHERE id IN (IDS) ORDER BY id FOR KEY SHARE", sorted(ids))
 
 
-def _rows(sql: str, ids: set[int]) -> list[tuple]:
+def _rows(sql: str, ids: Iterable[int]) -> list[tuple]:
     # Chunked: a batch may name up to 100,000 ids, past SQLite's limit of
     # 32,766 parameters a statement.
     out: list[tuple] = []

@@ -399,9 +399,10 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
         counts = counts_as_contact(tp.kind, tp.status)
         # New direct links, or a new time (which can move the touchpoint in
         # or out of a deal's open window), re-derive the rolled-up links.
-        current = direct_links(tp.id)
+        moved = tp.occurred_at != occurred_before
+        current = direct_links(tp.id) if new_links or moved else {}
         changed_links = {a: v for a, v in new_links.items() if sorted(set(v)) != sorted(current[a])}
-        if changed_links or tp.occurred_at != occurred_before:
+        if changed_links or moved:
             # A contact's organization is the one it had when the touchpoint
             # was first recorded, not today's (history stays where it
             # happened, touchpoints.rollup).
@@ -457,21 +458,18 @@ def _locked_for_change(actor: User | None, touchpoint_id: int, checked: bool) ->
     in step.
     """
     tp = Touchpoint.objects.select_for_update(of=("self",)).filter(id=touchpoint_id).first()
-    if tp is None or checked or actor is None:
-        if tp is None:
-            raise NotFound(f"touchpoint {touchpoint_id} not found")
-        return tp
-    if not visible_touchpoints(actor).filter(id=tp.id).exists():
+    if tp is None or not (checked or actor is None or visible_touchpoints(actor).filter(id=tp.id).exists()):
         raise NotFound(f"touchpoint {touchpoint_id} not found")
-    editable = actor.sees_everything or actor.id == tp.created_by_id or (tp.owner_id is not None and tp.owner_id in _team_member_ids(actor))
-    if not editable:
+    if checked or actor is None:
+        return tp
+    if not (actor.sees_everything or actor.id == tp.created_by_id or _owned_by_team_of(actor, tp.owner_id)):
         raise Forbidden("only the owner's team, an admin or a manager may change this touchpoint")
     if tp.source == Source.EVENT:
         raise Conflict("this touchpoint is an event's: change or delete the event instead")
     return tp
 
 
-def _team_member_ids(user: User) -> set[int]:
-    if user.team_id is None:
-        return {user.id}
-    return set(User.objects.filter(team_id=user.team_id).values_list("id", flat=True)) | {user.id}
+def _owned_by_team_of(user: User, owner_id: int | None) -> bool:
+    if owner_id is None:
+        return False
+    return owner_id == user.id or (user.team_id is not None and User.objects.filter(id=owner_id, team_id=user.team_id).exists())
