@@ -66,3 +66,15 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.name} ({self.hint}…)"
+
+
+class Preference(models.Model):
+    """Per-user choices the web UI remembers (one row per user, created on
+    first change). Missing row = defaults: every kind shown, idle threshold
+    from the IDLE_DEAL_DAYS setting."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="preference")
+    # Kinds the user turned off in the Activity filter. Stored as the ones
+    # hidden, not the ones shown, so a kind added later shows by default.
+    hidden_kinds = models.JSONField(default=list, blank=True)
+    idle_deal_days = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -1,7 +1,8 @@
 """Writes for users and tokens (check_* validates, do_* mutates)."""
 from django.db import transaction
 
-from accounts.models import ApiToken, Role, Team, User, hash_token, validate_time_zone
+from accounts.models import ApiToken, Preference, Role, Team, User, hash_token, validate_time_zone
+from config.errors import Invalid
 
 
 def check_role(role: str) -> str:
@@ -49,3 +50,21 @@ def do_issue_token(user: User, name: str = "default") -> str:
     raw = ApiToken.new_raw_token()
     ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), hint=raw[:10])
     return raw
+
+
+def do_set_hidden_kinds(user: User, hidden_kinds: list[str]) -> Preference:
+    """Remember which kinds the user turned off in the Activity filter.
+    Unknown kinds are dropped, not rejected: a kind removed from the product
+    must not make a saved filter fail."""
+    from touchpoints.rules import Kind
+
+    hidden = sorted({k for k in hidden_kinds if k in Kind.values})
+    preference, _ = Preference.objects.update_or_create(user=user, defaults={"hidden_kinds": hidden})
+    return preference
+
+
+def do_set_idle_deal_days(user: User, days: int) -> Preference:
+    if not 1 <= days <= 365:
+        raise Invalid.field(("idle_deal_days",), "must be between 1 and 365 days")
+    preference, _ = Preference.objects.update_or_create(user=user, defaults={"idle_deal_days": days})
+    return preference

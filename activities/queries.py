@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from activities.models import OPEN_TASK_STATUSES, Event, EventStatus, Task
+from activities.models import OPEN_TASK_STATUSES, Event, EventStatus, Task, TaskStatus
 from activities.permissions import visible_events, visible_tasks
 from config.pagination import Page, keyset_page
 from crm.models import DealContact
@@ -127,3 +127,81 @@ def up_next(user: User, record_type: str, record_id: int, limit: int, now: datet
         "overdue_count": overdue_events.count() + overdue_tasks.count(),
         "upcoming_count": upcoming_events.count() + upcoming_tasks.count(),
     }
+
+
+# --- Actions dashboard ("Me" tab) ------------------------------------------------------
+
+DASHBOARD_LIMIT = 20
+COMPLETED_DAYS = 14  # "completed" lists what was done in the last two weeks
+
+
+def _with_records(events: QuerySet) -> QuerySet:
+    return events.select_related("deal", "organization").prefetch_related("contacts")
+
+
+def my_actions(user: User, *, idle_days: int | None = None, now: datetime | None = None) -> dict:
+    """Everything the Actions dashboard's "Me" tab lists, each list capped
+    at DASHBOARD_LIMIT with its full count beside it. Fixed query count.
+
+    Judged in the user's zone like Up Next: a task due today is upcoming
+    until midnight where the user is. An idle deal is one of mine, still
+    open, with no contact (Last Contacted On) for ``idle_days`` — or, never
+    contacted, created that long ago: a deal opened this morning is new,
+    not idle. Contact, not any touchpoint: an internal note is not the
+    customer hearing from us.
+    """
+    from django.conf import settings
+    from django.db.models import F
+    from django.db.models.functions import Coalesce
+
+    from crm.models import CLOSED_STAGES, Deal
+
+    now = now or timezone.now()
+    today = user_today(user, now)
+    idle_days = idle_days or settings.IDLE_DEAL_DAYS
+    mine_events = Event.objects.filter(owner=user)
+    mine_tasks = Task.objects.filter(owner=user)
+    planned = mine_events.filter(status=EventStatus.PLANNED)
+    open_tasks = mine_tasks.filter(status__in=OPEN_TASK_STATUSES)
+    since = now - timedelta(days=COMPLETED_DAYS)
+    lists = {
+        "overdue_events": planned.filter(end_at__lt=now).order_by("start_at", "id"),
+        "overdue_tasks": open_tasks.filter(due_date__lt=today).order_by("due_date", "id"),
+        "upcoming_events": planned.filter(end_at__gte=now).order_by("start_at", "id"),
+        "upcoming_tasks": open_tasks.filter(due_date__gte=today).order_by("due_date", "id"),
+        "completed_events": mine_events.exclude(status=EventStatus.PLANNED).filter(start_at__gte=since, start_at__lte=now).order_by("-start_at", "-id"),
+        "completed_tasks": mine_tasks.filter(status=TaskStatus.COMPLETED, completed_at__gte=since).order_by("-completed_at", "-id"),
+    }
+    cutoff = now - timedelta(days=idle_days)
+    idle = (
+        Deal.objects.filter(owner=user)
+        .exclude(stage__in=CLOSED_STAGES)
+        .annotate(quiet_since=Coalesce("last_contacted_on", "created_at"))
+        .filter(quiet_since__lt=cutoff)
+        .select_related("organization")
+        .order_by(F("quiet_since").asc(), "id")
+    )
+    result: dict = {"today": today, "time_zone": user.time_zone, "idle_days": idle_days}
+    for name, qs in lists.items():
+        if name.endswith("_events"):
+            qs = _with_records(qs)
+        else:
+            qs = qs.select_related("deal", "organization", "contact")
+        result[name] = list(qs[:DASHBOARD_LIMIT])
+        result[f"{name}_count"] = qs.count() if len(result[name]) == DASHBOARD_LIMIT else len(result[name])
+    result["idle_deals"] = list(idle[:DASHBOARD_LIMIT])
+    result["idle_deals_count"] = idle.count() if len(result["idle_deals"]) == DASHBOARD_LIMIT else len(result["idle_deals"])
+    return result
+
+
+def record_of(activity: Event | Task) -> tuple[str, int] | None:
+    """The record an event or task is about, for a link: its deal, else its
+    organization, else its (first) contact."""
+    if activity.deal_id:
+        return "deal", activity.deal_id
+    if activity.organization_id:
+        return "organization", activity.organization_id
+    if isinstance(activity, Task):
+        return ("contact", activity.contact_id) if activity.contact_id else None
+    contacts = list(activity.contacts.all())
+    return ("contact", contacts[0].id) if contacts else None

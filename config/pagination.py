@@ -12,11 +12,12 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from config.errors import Invalid
 
@@ -37,7 +38,7 @@ def _field_of(model: type[models.Model], name: str) -> models.Field:
 
 
 def encode_cursor(values: list[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    plain = [v.isoformat() if isinstance(v, (datetime, date)) else str(v) if isinstance(v, Decimal) else v for v in values]
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
@@ -49,11 +50,20 @@ def decode_cursor(model: type[models.Model], ordering: tuple[str, ...], cursor: 
         values = []
         for name, value in zip(ordering, raw):
             field = _field_of(model, name)
+            if value is None and field.null:  # sorted_page's cursor into the NULLs at the end
+                values.append(None)
+                continue
             if isinstance(field, models.DateTimeField):
                 parsed = datetime.fromisoformat(value)
                 if parsed.tzinfo is None or not 1900 <= parsed.year < 2200:
                     raise ValueError
                 values.append(parsed)
+            elif isinstance(field, models.DateField):
+                values.append(datetime.fromisoformat(value).date())
+            elif isinstance(field, models.DecimalField):
+                if not isinstance(value, str):
+                    raise ValueError
+                values.append(Decimal(value))
             elif isinstance(field, (models.IntegerField, models.AutoField, models.BigAutoField)):
                 if not isinstance(value, int) or isinstance(value, bool) or abs(value) > 2**63 - 1:
                     raise ValueError
@@ -63,7 +73,7 @@ def decode_cursor(model: type[models.Model], ordering: tuple[str, ...], cursor: 
                     raise ValueError
                 values.append(value)
         return values
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, InvalidOperation, binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Invalid.field(("query", "cursor"), "is not a cursor this list returned") from exc
 
 
@@ -98,4 +108,37 @@ def keyset_page(qs: QuerySet, ordering: tuple[str, ...], cursor: str | None, lim
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = encode_cursor([getattr(last, name.lstrip("-")) for name in ordering])
+    return Page(rows, next_cursor)
+
+
+def sorted_page(qs: QuerySet, sort: str, cursor: str | None, limit: int) -> Page:
+    """A keyset page ordered by one user-chosen column, then id, with empty
+    values last in either direction (a list sorted by Last Contacted On
+    shows the never-contacted at the end, as users expect, on SQLite and
+    PostgreSQL alike, whose default NULL placement differ).
+
+    The cursor holds (value, id); a NULL value means the page ended inside
+    the empty tail, which is then walked by id alone.
+    """
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    field = qs.model._meta.get_field(name)
+    limit = max(1, min(limit, MAX_LIMIT))
+    ordering = (sort, "-id" if descending else "id")
+    column = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+    if cursor:
+        value, last_id = decode_cursor(qs.model, ordering, cursor)
+        op = "lt" if descending else "gt"
+        if value is None:
+            qs = qs.filter(Q(**{f"{name}__isnull": True}) & Q(**{f"id__{op}": last_id}))
+        else:
+            condition = Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": last_id})
+            if field.null:
+                condition |= Q(**{f"{name}__isnull": True})
+            qs = qs.filter(condition)
+    rows = list(qs.order_by(column, ordering[1])[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([getattr(rows[-1], name), rows[-1].id])
     return Page(rows, next_cursor)

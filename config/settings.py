@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "django_htmx",
+    "web",
     "accounts",
     "crm",
     "activities",
@@ -53,6 +55,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "web.middleware.UserTimeZoneMiddleware",
+    "web.http.ServiceErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -129,6 +134,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.min.js straight from the plotly wheel (no npm, nothing vendored).
+    "web.finders.PlotlyFinder",
+]
 
 # --- Job queue --------------------------------------------------------------
 # HUEY_URL: empty -> SQLite file under var/; redis://... -> Redis.
@@ -146,6 +157,11 @@ HUEY["consumer"] = {"workers": envint("HUEY_WORKERS", 2, minimum=1), "worker_typ
 # --- Touchpoints ------------------------------------------------------------
 DEFAULT_PHONE_REGION = envstr("DEFAULT_PHONE_REGION", "US")
 BATCH_MAX_ITEMS = 1000
+# Actions dashboard: an open deal with no contact for this many days is
+# idle (each user may choose their own on the dashboard).
+IDLE_DEAL_DAYS = envint("IDLE_DEAL_DAYS", 14, minimum=1)
+# Rows per page of the web UI's lists and Activity section.
+UI_PAGE_SIZE = envint("UI_PAGE_SIZE", 25, minimum=5)
 
 LOGGING = {
     "version": 1,

@@ -77,3 +77,36 @@ def list_touchpoints(visible: QuerySet, filters: dict, cursor: str | None, limit
     if filters.get("occurred_before") is not None:
         qs = qs.filter(occurred_at__lt=filters["occurred_before"])
     return keyset_page(qs, LOG_ORDER, cursor, limit)
+
+
+JOURNEY_POINTS = 100
+
+
+def emotional_journey(record_type: str, record_id: int, limit: int = JOURNEY_POINTS) -> list[dict]:
+    """The record's emoticons over time, oldest first: held events and
+    emails that carry one (the product description's "emotional journey").
+
+    The last ``limit`` points only: it walks the record's timeline index
+    newest first and stops at ``limit`` rows that have an emoticon, so its
+    cost follows how recent the emoticons are, not the record's size.
+    """
+    if record_type not in ("organization", "contact", "deal"):
+        raise ValueError(record_type)
+    rows = (
+        TouchpointLink.objects.filter(**{f"{record_type}_id": record_id}, shown=True, touchpoint__emoticon__isnull=False)
+        .order_by("-occurred_at", "-touchpoint_id")
+        .values_list("occurred_at", "touchpoint__emoticon", "touchpoint__kind", "touchpoint__subject")[:limit]
+    )
+    return [{"occurred_at": when, "emoticon": emoticon, "kind": kind, "subject": subject} for when, emoticon, kind, subject in reversed(rows)]
+
+
+def via_names(items: list[dict]) -> dict[str, dict[int, str]]:
+    """Names of the contacts and deals a timeline page's items rolled up
+    through ("via Carol Ng"): two queries per page, whatever its size."""
+    from crm.models import Contact, Deal
+
+    contact_ids = {i["via_contact_id"] for i in items if i.get("via_contact_id")}
+    deal_ids = {i["via_deal_id"] for i in items if i.get("via_deal_id")}
+    contacts = {c.id: c.full_name for c in Contact.objects.filter(id__in=contact_ids).only("id", "first_name", "last_name")} if contact_ids else {}
+    deals = dict(Deal.objects.filter(id__in=deal_ids).values_list("id", "name")) if deal_ids else {}
+    return {"contacts": contacts, "deals": deals}

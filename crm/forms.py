@@ -1,0 +1,77 @@
+"""Create/edit forms for organizations, contacts and deals. They parse the
+browser's input into the dicts crm.services takes; the rules (E.164 phones,
+valid emails, visible organizations, stage and closing date) are the
+services', so the page and the API reject the same things the same way."""
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from crm.models import DealStage
+from web.forms import DateInput, ServiceForm
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,;\n]", value or "") if part.strip()]
+
+
+class OrganizationForm(ServiceForm):
+    name = forms.CharField(max_length=200)
+    website = forms.CharField(max_length=200, required=False)
+    phone = forms.CharField(max_length=32, required=False)
+    industry = forms.CharField(max_length=100, required=False)
+
+    def data_for_service(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class _WithOrganization(ServiceForm):
+    field_map = {"organization_id": "organization"}
+
+    def __init__(self, *args, organization_choices: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].choices = [("", "— none —"), *organization_choices]
+
+    def _organization_id(self) -> int | None:
+        value = self.cleaned_data.get("organization")
+        return int(value) if value else None
+
+
+class ContactForm(_WithOrganization):
+    field_map = {"organization_id": "organization"}
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100)
+    title = forms.CharField(max_length=100, required=False)
+    organization = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    emails = forms.CharField(required=False, help_text="Separate several with commas", widget=forms.TextInput(attrs={"inputmode": "email"}))
+    phones = forms.CharField(required=False, help_text="With +country code, or in the default region", widget=forms.TextInput(attrs={"inputmode": "tel"}))
+
+    def data_for_service(self) -> dict:
+        data = {k: self.cleaned_data[k] for k in ("first_name", "last_name", "title")}
+        return {**data, "organization_id": self._organization_id(), "emails": _split(self.cleaned_data["emails"]), "phones": _split(self.cleaned_data["phones"])}
+
+
+class DealForm(_WithOrganization):
+    name = forms.CharField(max_length=200)
+    organization = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    stage = forms.ChoiceField(choices=DealStage.choices)
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, required=False, min_value=0)
+    expected_close_date = forms.DateField(required=False, widget=DateInput())
+
+    def data_for_service(self) -> dict:
+        data = {k: self.cleaned_data[k] for k in ("name", "stage", "amount", "expected_close_date")}
+        return {**data, "organization_id": self._organization_id()}
+
+
+class DealContactForm(ServiceForm):
+    field_map = {"contact_id": "contact"}
+    contact = forms.IntegerField(min_value=1, widget=forms.Select)
+    role = forms.ChoiceField(choices=[])
+
+    def __init__(self, *args, contact_choices: list[tuple[int, str]] = (), **kwargs):
+        from crm.models import ContactRole
+
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].widget.choices = list(contact_choices)
+        self.fields["role"].choices = ContactRole.choices

@@ -1,0 +1,120 @@
+"""The record page's Activity section, emotional journey, and the quick
+actions that write to the log (log a call, add a note)."""
+from __future__ import annotations
+
+import plotly.io
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.services import do_set_hidden_kinds
+from config.errors import Invalid
+from touchpoints import queries
+from touchpoints.forms import CallForm, NoteForm
+from touchpoints.services import record_touchpoint
+from web.components import activity_context
+from web.http import changed, get_record_or_404
+from web.templatetags.ui import EMOTICONS
+
+
+@login_required
+@require_GET
+def activity(request, record_type: str, record_id: int):
+    """One page of the Activity section: the first (the whole section, after
+    a change) or, with ``cursor``, the next rows for infinite scroll."""
+    get_record_or_404(request.user, record_type, record_id)
+    cursor = request.GET.get("cursor")
+    try:
+        context = activity_context(request.user, record_type, record_id, cursor)
+    except Invalid:
+        return render(request, "touchpoints/_bad_cursor.html", status=400)
+    template = "touchpoints/_timeline_page.html" if cursor else "touchpoints/_activity.html"
+    return render(request, template, {"activity": context})
+
+
+@login_required
+@require_POST
+def activity_filter(request, record_type: str, record_id: int):
+    """Turn kinds on or off in the Activity section; remembered per user,
+    so every record page opens with the same filter."""
+    get_record_or_404(request.user, record_type, record_id)
+    shown = set(request.POST.getlist("kinds"))
+    from touchpoints.rules import Kind
+
+    do_set_hidden_kinds(request.user, [k for k in Kind.values if k not in shown])
+    if not request.htmx:
+        return redirect(f"{record_type}-detail", record_id=record_id)
+    return render(request, "touchpoints/_activity.html", {"activity": activity_context(request.user, record_type, record_id)})
+
+
+@login_required
+@require_GET
+def journey(request, record_type: str, record_id: int):
+    """The emotional journey: a small plotly chart of emoticons over time."""
+    get_record_or_404(request.user, record_type, record_id)
+    points = queries.emotional_journey(record_type, record_id)
+    chart = None
+    if points:
+        chart = plotly.io.to_html(
+            _journey_figure(points),
+            include_plotlyjs=False,
+            full_html=False,
+            validate=False,  # a plain dict we built: skip plotly's (slow) schema validation
+            div_id=f"journey-{record_type}-{record_id}",
+            config={"displayModeBar": False, "responsive": True},
+            default_height="200px",
+        )
+    return render(request, "touchpoints/_journey.html", {"chart": chart, "points": points})
+
+
+def _journey_figure(points: list[dict]) -> dict:
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers+text",
+                "x": [p["occurred_at"].isoformat() for p in points],
+                "y": [p["emoticon"] for p in points],
+                "text": [EMOTICONS[p["emoticon"]][0] for p in points],
+                "textposition": "top center",
+                "hovertext": [f"{EMOTICONS[p['emoticon']][1]}: {p['subject'] or p['kind']}" for p in points],
+                "hoverinfo": "text+x",
+                "line": {"shape": "spline", "color": "#1f5fbf"},
+            }
+        ],
+        "layout": {
+            "margin": {"l": 40, "r": 10, "t": 10, "b": 30},
+            "yaxis": {"range": [0.5, 5.9], "tickvals": [1, 2, 3, 4, 5], "ticktext": [g for g, _ in EMOTICONS.values()], "fixedrange": True},
+            "xaxis": {"type": "date", "fixedrange": True},
+            "showlegend": False,
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+        },
+    }
+
+
+def _quick_action(request, record_type: str, record_id: int, form_class, template: str, prefix: str):
+    get_record_or_404(request.user, record_type, record_id)
+    form = form_class(request.POST, auto_id=f"{prefix}_%s")
+    done = False
+    if form.is_valid():
+        result = form.run(record_touchpoint, request.user, form.touchpoint(record_type, record_id))
+        done = result is not None
+    if not request.htmx:
+        return redirect(f"{record_type}-detail", record_id=record_id)
+    context = {"form": form_class(auto_id=f"{prefix}_%s") if done else form, "record_type": record_type, "record_id": record_id, "done": done}
+    response = render(request, template, context, status=200 if done else 422)
+    return changed(response) if done else response
+
+
+@login_required
+@require_POST
+def log_call(request, record_type: str, record_id: int):
+    return _quick_action(request, record_type, record_id, CallForm, "touchpoints/_call_form.html", "call")
+
+
+@login_required
+@require_POST
+def add_note(request, record_type: str, record_id: int):
+    return _quick_action(request, record_type, record_id, NoteForm, "touchpoints/_note_form.html", "note")

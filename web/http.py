@@ -1,0 +1,54 @@
+"""Glue between the service layer and the pages.
+
+The services raise config.errors exceptions (the API turns them into JSON);
+pages need 404 pages, form errors and htmx events instead.
+"""
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.views import defaults
+
+from config.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from crm.models import Contact, Deal, Organization
+from crm.permissions import visible
+
+MODELS = {"organization": Organization, "contact": Contact, "deal": Deal}
+# Sent with every successful quick action: the page's summary, Activity,
+# Up Next and journey reload themselves on it (hx-trigger="... from:body").
+CHANGED_EVENT = "touchpoints-changed"
+
+
+def get_record_or_404(user, record_type: str, record_id: int, *, related: tuple[str, ...] = ()):
+    """The record if the user may see it; an outsider gets a 404, never a
+    403, so they cannot even learn that it exists (as the API does)."""
+    record = visible(MODELS[record_type], user).select_related(*related).filter(id=record_id).first()
+    if record is None:
+        raise Http404(f"{record_type} {record_id} not found")
+    return record
+
+
+def changed(response: HttpResponse) -> HttpResponse:
+    response["HX-Trigger"] = CHANGED_EVENT
+    return response
+
+
+class ServiceErrorMiddleware:
+    """A service error that reached a page (not the API, which has its own
+    handlers) becomes the matching error page instead of a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exc):
+        if not isinstance(exc, ServiceError) or request.path.startswith("/api/"):
+            return None
+        if isinstance(exc, NotFound):
+            return defaults.page_not_found(request, Http404(str(exc)))
+        if isinstance(exc, Forbidden):
+            return defaults.permission_denied(request, PermissionDenied(str(exc)))
+        status = 409 if isinstance(exc, Conflict) else 422 if isinstance(exc, Invalid) else exc.status
+        return HttpResponse(str(exc), status=status, content_type="text/plain; charset=utf-8")
