@@ -1,0 +1,88 @@
+"""The web UI in a real browser (Playwright + Debian's Chromium) against a
+live server: what a sales rep does on a deal page, end to end."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from web.tests.browser import browser, page, sign_in  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def deal_with_history(alice, world):
+    """Carol (phone +1 202-555-0143) on Alice's deal; 40 touchpoints (20
+    emails, 20 SMS) over the last 40 days; an overdue planned meeting."""
+    alice.patch(f"contacts/{world['carol']}", {"phones": ["+12025550143"]})
+    now = timezone.now()
+    items = []
+    for i in range(40):
+        kind, status = ("email", "sent") if i % 2 == 0 else ("sms", "delivered")
+        when = now - timedelta(days=40 - i)
+        items.append({"kind": kind, "status": status, "occurred_at": when.isoformat(), "subject": f"{kind} number {i}", "contact_ids": [world["carol"]]})
+    assert alice.post("touchpoints/batch", {"items": items}).status_code == 200
+    start = (now - timedelta(hours=3)).replace(second=0, microsecond=0)
+    event = alice.post(
+        "events",
+        {"subject": "Pricing review", "event_type": "meeting", "start_at": start.isoformat(), "end_at": (start + timedelta(minutes=30)).isoformat(), "deal_id": world["deal"], "contact_ids": [world["carol"]]},
+    ).json()
+    return {**world, "event": event["id"], "event_start": start}
+
+
+def test_toggle_email_filter_scroll_and_mark_event_held(page, alice, deal_with_history):
+    world = deal_with_history
+    sign_in(page, alice.user)
+    page.goto(f"/deals/{world['deal']}/")
+    timeline = page.locator("#activity li.tp")
+
+    # Newest first, one page of 25, emails and SMS mixed.
+    assert timeline.count() == 25
+    assert page.locator("#activity li.tp[data-kind=email]").count() > 0
+
+    # Toggle Email off: emails disappear, and the choice is remembered.
+    page.get_by_label("Email", exact=True).uncheck()
+    page.wait_for_function("document.querySelectorAll('#activity li.tp[data-kind=email]').length === 0")
+    assert page.locator("#activity li.tp[data-kind=sms]").count() == 20
+    page.reload()
+    assert page.locator("#activity li.tp[data-kind=email]").count() == 0
+    assert not page.get_by_label("Email", exact=True).is_checked()
+    page.get_by_label("Email", exact=True).check()
+    page.wait_for_function("document.querySelectorAll('#activity li.tp[data-kind=email]').length > 0")
+
+    # Infinite scroll: reaching the end of the list loads the next page.
+    assert timeline.count() == 25
+    page.locator("#activity .load-more").scroll_into_view_if_needed()
+    page.wait_for_function("document.querySelectorAll('#activity li.tp').length === 40")
+    ids = page.locator("#activity li.tp").evaluate_all("items => items.map(i => i.dataset.id)")
+    assert len(set(ids)) == 40
+
+    # The overdue meeting is highlighted in Up Next; mark it Held, very happy.
+    item = page.get_by_test_id(f"up-next-event-{world['event']}")
+    assert "overdue" in (item.get_attribute("class") or "")
+    item.get_by_text("Mark Held / Not Held").click()
+    item.get_by_label("Held", exact=True).check()
+    item.get_by_label("Very happy").check()
+    item.get_by_role("button", name="Save outcome").click()
+
+    # Last Contacted follows without a reload; the timeline shows the meeting with its emoticon.
+    expected = world["event_start"].astimezone(UTC).strftime("%Y-%m-%d %H:%M")  # alice's zone is UTC
+    page.wait_for_function("document.querySelector('[data-testid=last-contacted-via]').textContent.trim() === 'Meeting'")
+    assert page.get_by_test_id("last-contacted-on").inner_text().strip() == expected
+    held = page.locator("#activity li.tp[data-kind=event]").first
+    held.wait_for()
+    assert "Pricing review" in held.inner_text() and "Held" in held.inner_text()
+    assert held.get_by_role("img", name="Very happy").count() == 1
+    assert page.get_by_test_id(f"up-next-event-{world['event']}").count() == 0
+
+
+def test_global_search_finds_contact_by_phone_number(page, alice, deal_with_history):
+    sign_in(page, alice.user)
+    page.get_by_role("searchbox", name="Search organizations, contacts and deals").fill("(202) 555-0143")
+    result = page.locator("#search-results a", has_text="Carol Ng")
+    result.wait_for()
+    result.click()
+    page.wait_for_url(f"**/contacts/{deal_with_history['carol']}/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Carol Ng"
