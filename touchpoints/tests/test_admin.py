@@ -23,3 +23,32 @@ def admin_user_with_data(alice, world):
     alice.post("events", {"subject": "x", "start_at": "2024-05-01T10:00:00Z", "end_at": "2024-05-01T11:00:00Z", "deal_id": world["deal"]})
     alice.post("tasks", {"title": "t", "due_date": "2024-05-01", "deal_id": world["deal"]})
     return User.objects.create_superuser("root", "root@example.com", "pw-pw-pw-pw")
+
+
+def test_event_marked_held_in_admin_becomes_a_touchpoint_and_moves_last_contacted(alice, world):
+    from activities.models import Event
+    from crm.models import Deal
+
+    event = alice.post(
+        "events", {"subject": "Demo", "start_at": "2024-05-02T10:00:00Z", "end_at": "2024-05-02T11:00:00Z", "deal_id": world["deal"], "event_type": "meeting"}
+    ).json()
+    root = User.objects.create_superuser("root", "root@example.com", "pw-pw-pw-pw")
+    client = Client()
+    client.force_login(root)
+    url = f"/admin/activities/event/{event['id']}/change/"
+    form = {
+        "subject": "Demo", "event_type": "meeting", "status": "held", "start_at_0": "2024-05-02", "start_at_1": "10:00:00",
+        "end_at_0": "2024-05-02", "end_at_1": "11:00:00", "description": "", "emoticon": "4", "owner": alice.user.id, "deal": world["deal"],
+        "organization": "", "contacts": "",
+    }  # fmt: skip
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Event.objects.get(id=event["id"]).touchpoint_id is not None
+    deal = Deal.objects.get(id=world["deal"])
+    assert deal.last_contacted_via == "Meeting"
+    assert deal.last_contacted_on.isoformat() == "2024-05-02T10:00:00+00:00"
+
+    # The service's rule, as a form error: an emoticon only on a held event.
+    response = client.post(url, {**form, "status": "not_held", "emoticon": "4"})
+    assert response.status_code == 200
+    assert "only a held event carries an emoticon" in response.content.decode()
