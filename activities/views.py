@@ -12,7 +12,7 @@ from activities.forms import EventForm, OutcomeForm, TaskForm
 from activities.models import TaskStatus
 from config.errors import Invalid
 from web.components import EMOTICON_CHOICES, preference, up_next_context
-from web.http import changed, get_record_or_404
+from web.http import changed, get_record_or_404, quick_action
 
 
 @login_required
@@ -22,27 +22,16 @@ def up_next(request, record_type: str, record_id: int):
     return render(request, "activities/_up_next.html", up_next_context(request.user, record_type, record_id))
 
 
-def _create(request, record_type: str, record_id: int, form_class, service, template: str, prefix: str):
-    get_record_or_404(request.user, record_type, record_id)
-    form = form_class(request.POST, auto_id=f"{prefix}_%s")
-    done = form.is_valid() and form.run(service, request.user, form.data_for_service(record_type, record_id)) is not None
-    if not request.htmx:
-        return redirect(f"{record_type}-detail", record_id=record_id)
-    context = {"form": form_class(auto_id=f"{prefix}_%s") if done else form, "record_type": record_type, "record_id": record_id, "done": done}
-    response = render(request, template, context, status=200 if done else 422)
-    return changed(response) if done else response
-
-
 @login_required
 @require_POST
 def create_event(request, record_type: str, record_id: int):
-    return _create(request, record_type, record_id, EventForm, services.do_create_event, "activities/_event_form.html", "event")
+    return quick_action(request, record_type, record_id, EventForm, "activities/_event_form.html", lambda form: services.do_create_event(request.user, form.data_for_service(record_type, record_id)))
 
 
 @login_required
 @require_POST
 def create_task(request, record_type: str, record_id: int):
-    return _create(request, record_type, record_id, TaskForm, services.do_create_task, "activities/_task_form.html", "task")
+    return quick_action(request, record_type, record_id, TaskForm, "activities/_task_form.html", lambda form: services.do_create_task(request.user, form.data_for_service(record_type, record_id)))
 
 
 @login_required

@@ -14,7 +14,7 @@ from touchpoints import queries
 from touchpoints.forms import CallForm, NoteForm
 from touchpoints.services import record_touchpoint
 from web.components import activity_context
-from web.http import changed, get_record_or_404
+from web.http import get_record_or_404, quick_action
 from web.templatetags.ui import EMOTICONS
 
 
@@ -94,27 +94,13 @@ def _journey_figure(points: list[dict]) -> dict:
     }
 
 
-def _quick_action(request, record_type: str, record_id: int, form_class, template: str, prefix: str):
-    get_record_or_404(request.user, record_type, record_id)
-    form = form_class(request.POST, auto_id=f"{prefix}_%s")
-    done = False
-    if form.is_valid():
-        result = form.run(record_touchpoint, request.user, form.touchpoint(record_type, record_id))
-        done = result is not None
-    if not request.htmx:
-        return redirect(f"{record_type}-detail", record_id=record_id)
-    context = {"form": form_class(auto_id=f"{prefix}_%s") if done else form, "record_type": record_type, "record_id": record_id, "done": done}
-    response = render(request, template, context, status=200 if done else 422)
-    return changed(response) if done else response
-
-
 @login_required
 @require_POST
 def log_call(request, record_type: str, record_id: int):
-    return _quick_action(request, record_type, record_id, CallForm, "touchpoints/_call_form.html", "call")
+    return quick_action(request, record_type, record_id, CallForm, "touchpoints/_call_form.html", lambda form: record_touchpoint(request.user, form.touchpoint(record_type, record_id)))
 
 
 @login_required
 @require_POST
 def add_note(request, record_type: str, record_id: int):
-    return _quick_action(request, record_type, record_id, NoteForm, "touchpoints/_note_form.html", "note")
+    return quick_action(request, record_type, record_id, NoteForm, "touchpoints/_note_form.html", lambda form: record_touchpoint(request.user, form.touchpoint(record_type, record_id)))

@@ -6,7 +6,10 @@ pages need 404 pages, form errors and htmx events instead.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from collections.abc import Callable
+
 from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views import defaults
 
 from config.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
@@ -31,6 +34,23 @@ def get_record_or_404(user, record_type: str, record_id: int, *, related: tuple[
 def changed(response: HttpResponse) -> HttpResponse:
     response["HX-Trigger"] = CHANGED_EVENT
     return response
+
+
+def quick_action(request, record_type: str, record_id: int, form_class, template: str, write: Callable) -> HttpResponse:
+    """A record page's quick-action form (log a call, add a note, create an
+    event or task): parse, call ``write(form)`` (a service function, the
+    API's path), and answer with a fresh form plus the change event, or
+    the same form with the service's errors under its fields (422).
+    Without htmx (JavaScript off) it returns to the record page."""
+    get_record_or_404(request.user, record_type, record_id)
+    prefix = template.rsplit("/_", 1)[-1].split("_", 1)[0]  # "_call_form.html" -> "call": unique input ids per form
+    form = form_class(request.POST, auto_id=f"{prefix}_%s")
+    done = form.is_valid() and form.run(write, form) is not None
+    if not request.htmx:
+        return redirect(f"{record_type}-detail", record_id=record_id)
+    context = {"form": form_class(auto_id=f"{prefix}_%s") if done else form, "record_type": record_type, "record_id": record_id, "done": done}
+    response = render(request, template, context, status=200 if done else 422)
+    return changed(response) if done else response
 
 
 class ServiceErrorMiddleware:

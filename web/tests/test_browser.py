@@ -2,7 +2,7 @@
 live server: what a sales rep does on a deal page, end to end."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
