@@ -56,10 +56,19 @@ def list_organizations(user: User, f: RecordFilters, cursor: str | None, limit: 
     return _page(qs.select_related("owner"), sort, cursor, limit)
 
 
+def name_match(q: str) -> Q:
+    """A contact whose first or last name holds every word of ``q``
+    ("carol ng" finds Carol Ng; at most four words count)."""
+    match = Q()
+    for word in q.split()[:4]:
+        match &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    return match
+
+
 def list_contacts(user: User, f: RecordFilters, cursor: str | None, limit: int, sort: str | None = None) -> Page:
     qs = visible(Contact, user)
     if f.q:
-        qs = qs.filter(Q(last_name__icontains=f.q) | Q(first_name__icontains=f.q))
+        qs = qs.filter(name_match(f.q))
     if f.owner_id:
         qs = qs.filter(owner_id=f.owner_id)
     if f.organization_id:
@@ -139,10 +148,7 @@ def search(user: User, q: str, limit: int = 5) -> dict[str, list]:
         return {"organizations": [], "contacts": [], "deals": []}
     recent = (F("last_contacted_on").desc(nulls_last=True), "-id")
     organizations = visible(Organization, user).filter(name__icontains=q).order_by(*recent)[:limit]
-    contact_match = Q()
-    for word in q.split()[:4]:  # "carol ng": every word in the first or last name
-        contact_match &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
-    contact_match |= Q(emails__email__icontains=q.lower())
+    contact_match = name_match(q) | Q(emails__email__icontains=q.lower())
     phone = _phone_condition(q)
     if phone is not None:
         contact_match |= phone
@@ -183,10 +189,7 @@ def contact_choices(user: User, q: str | None, organization_id: int | None, limi
     email, else those of the deal's organization."""
     qs = visible(Contact, user)
     if q:
-        match = Q()
-        for word in q.split()[:4]:
-            match &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
-        qs = qs.filter(match | Q(id__in=ContactEmail.objects.filter(email__icontains=q.lower()).values("contact_id")))
+        qs = qs.filter(name_match(q) | Q(id__in=ContactEmail.objects.filter(email__icontains=q.lower()).values("contact_id")))
     elif organization_id:
         qs = qs.filter(organization_id=organization_id)
     else:

@@ -100,13 +100,18 @@ def emotional_journey(record_type: str, record_id: int, limit: int = JOURNEY_POI
     return [{"occurred_at": when, "emoticon": emoticon, "kind": kind, "subject": subject} for when, emoticon, kind, subject in reversed(rows)]
 
 
-def via_names(items: list[dict]) -> dict[str, dict[int, str]]:
+def via_names(viewer, items: list[dict]) -> dict[str, dict[int, str]]:
     """Names of the contacts and deals a timeline page's items rolled up
-    through ("via Carol Ng"): two queries per page, whatever its size."""
+    through ("via Carol Ng"): two queries per page, whatever its size.
+    Only records the viewer may see are named: a shared organization's
+    timeline must not reveal the contacts and deals that were not shared."""
     from crm.models import Contact, Deal
+    from crm.permissions import visible
 
     contact_ids = {i["via_contact_id"] for i in items if i.get("via_contact_id")}
     deal_ids = {i["via_deal_id"] for i in items if i.get("via_deal_id")}
-    contacts = {c.id: c.full_name for c in Contact.objects.filter(id__in=contact_ids).only("id", "first_name", "last_name")} if contact_ids else {}
-    deals = dict(Deal.objects.filter(id__in=deal_ids).values_list("id", "name")) if deal_ids else {}
+    contacts = (
+        {c.id: c.full_name for c in visible(Contact, viewer).filter(id__in=contact_ids).only("id", "first_name", "last_name")} if contact_ids else {}
+    )
+    deals = dict(visible(Deal, viewer).filter(id__in=deal_ids).values_list("id", "name")) if deal_ids else {}
     return {"contacts": contacts, "deals": deals}

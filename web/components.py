@@ -58,7 +58,7 @@ def activity_context(user: User, record_type: str, record_id: int, cursor: str |
         "record_id": record_id,
         "items": items,
         "next_cursor": next_cursor,
-        "via": touchpoint_queries.via_names(items),
+        "via": touchpoint_queries.via_names(user, items),
         "kind_filter": [(k, KIND_LABELS.get(k, k), k not in hidden) for k in Kind.values],
     }
 
