@@ -14,6 +14,9 @@ from django.test import Client
 
 from accounts.services import do_create_user, do_issue_token
 
+# Browser-test fixtures (live server + Debian's Chromium) for every app's tests.
+pytest_plugins = ["web.tests.browser"]
+
 
 class Api:
     """A thin JSON client for /api/v1 acting as one user."""

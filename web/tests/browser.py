@@ -1,6 +1,7 @@
 """Fixtures for browser tests: a live server, Playwright on Debian's
-Chromium, and a signed-in page. Later issues' browser tests import these
-(``from web.tests.browser import *``) and only write the steps.
+Chromium, and a signed-in page. Loaded for every test by the root conftest
+(``pytest_plugins``): a later issue's browser test asks for ``page`` and
+calls ``sign_in``, and only writes its steps.
 
 Without Chromium the tests skip with a loud reason; under CI (CI=true)
 they fail instead, so a broken install never passes unnoticed.

@@ -7,7 +7,7 @@ from datetime import UTC, timedelta
 import pytest
 from django.utils import timezone
 
-from web.tests.browser import browser, page, sign_in  # noqa: F401  (fixtures)
+from web.tests.browser import sign_in
 
 pytestmark = pytest.mark.slow
 
