@@ -49,8 +49,13 @@ def _pick_records() -> dict:
     rep = User.objects.filter(role="rep").annotate(n=Count("id")).order_by("username").first()
     deal_owner_counts = Deal.objects.values("owner").annotate(n=Count("id")).order_by("-n", "owner")
     rep = User.objects.get(id=deal_owner_counts[0]["owner"]) if deal_owner_counts else rep
+    from activities.models import Event
+
+    # The rep's busiest deal that also has planned events, so Up Next shows something.
+    planned = Event.objects.filter(status="planned", deal__owner=rep).values("deal_id")
     busiest = (
-        TouchpointLink.objects.filter(deal__owner=rep, deal__isnull=False).values("deal").annotate(n=Count("id")).order_by("-n", "deal").first()
+        TouchpointLink.objects.filter(deal__owner=rep, deal_id__in=planned).values("deal").annotate(n=Count("id")).order_by("-n", "deal").first()
+        or TouchpointLink.objects.filter(deal__owner=rep, deal__isnull=False).values("deal").annotate(n=Count("id")).order_by("-n", "deal").first()
     )
     deal = Deal.objects.select_related("organization").get(id=busiest["deal"])
     contact = deal.deal_contacts.select_related("contact").order_by("id").first().contact
