@@ -113,19 +113,26 @@ def up_next(user: User, record_type: str, record_id: int, limit: int, now: datet
             return item["start_at"]
         return datetime.combine(item["due_date"], datetime.min.time(), tzinfo=user.tzinfo)
 
-    overdue = [event_item(e, True) for e in overdue_events.order_by("start_at", "id")[:limit]]
-    overdue += [task_item(t, True) for t in overdue_tasks.order_by("due_date", "id")[:limit]]
-    upcoming = [event_item(e, False) for e in upcoming_events.order_by("start_at", "id")[:limit]]
-    upcoming += [task_item(t, False) for t in upcoming_tasks.order_by("due_date", "id")[:limit]]
+    found = {
+        "overdue_events": list(overdue_events.order_by("start_at", "id")[:limit]),
+        "overdue_tasks": list(overdue_tasks.order_by("due_date", "id")[:limit]),
+        "upcoming_events": list(upcoming_events.order_by("start_at", "id")[:limit]),
+        "upcoming_tasks": list(upcoming_tasks.order_by("due_date", "id")[:limit]),
+    }
+    overdue = [event_item(e, True) for e in found["overdue_events"]] + [task_item(t, True) for t in found["overdue_tasks"]]
+    upcoming = [event_item(e, False) for e in found["upcoming_events"]] + [task_item(t, False) for t in found["upcoming_tasks"]]
     overdue.sort(key=when)
     upcoming.sort(key=when)
+    querysets = {"overdue_events": overdue_events, "overdue_tasks": overdue_tasks, "upcoming_events": upcoming_events, "upcoming_tasks": upcoming_tasks}
+    # A list shorter than the limit is its own count: COUNT only what was cut off.
+    counts = {name: len(rows) if len(rows) < limit else querysets[name].count() for name, rows in found.items()}
     return {
         "time_zone": user.time_zone,
         "today": today,
         "overdue": overdue[:limit],
         "upcoming": upcoming[:limit],
-        "overdue_count": overdue_events.count() + overdue_tasks.count(),
-        "upcoming_count": upcoming_events.count() + upcoming_tasks.count(),
+        "overdue_count": counts["overdue_events"] + counts["overdue_tasks"],
+        "upcoming_count": counts["upcoming_events"] + counts["upcoming_tasks"],
     }
 
 

@@ -15,17 +15,18 @@ import sys
 from bench import common
 from bench.common import console
 
-BENCHMARKS = ("ingest", "timeline")
+BENCHMARKS = ("ingest", "timeline", "ui")
 # Options handed to the children: (flag, takes a value, benchmarks that have it, help).
 CHILD_OPTIONS = (
-    ("--profile", False, BENCHMARKS, "also break the API path down in-process (phases + cProfile)"),
-    ("--warmup", True, BENCHMARKS, "warm-up batches (ingest) or rounds (timeline)"),
+    ("--profile", False, BENCHMARKS, "also break the API path down in-process (phases + cProfile); ui: cProfile of the pages over budget"),
+    ("--warmup", True, BENCHMARKS, "warm-up batches (ingest) or rounds (timeline, ui)"),
     ("--batches", True, ("ingest",), "ingest: measured batches of 1,000 (default 20)"),
     ("--orgs", True, ("ingest",), "ingest: organizations in the CRM (default 400)"),
-    ("--requests", True, ("timeline",), "timeline: measured requests per endpoint (default 400)"),
+    ("--requests", True, ("timeline", "ui"), "timeline: measured requests per endpoint (default 400); ui: per page (default 30)"),
     ("--deep-pages", True, ("timeline",), "timeline: next_cursor hops to the deep page (default 10)"),
     ("--touchpoints", True, ("timeline",), "timeline: dataset size (default 1,000,000; a different size rebuilds it)"),
-    ("--rebuild", False, ("timeline",), "timeline: regenerate the kept dataset"),
+    ("--scale", True, ("ui",), "ui: demo scale (default 1: 2,000 organizations, 200,000 touchpoints)"),
+    ("--rebuild", False, ("timeline", "ui"), "timeline, ui: regenerate the kept dataset"),
 )
 
 
@@ -89,6 +90,13 @@ def _summary_line(r: dict) -> str:
         return (
             f"ingest   {r['db_version']:<18} API {r['http_rate']:8,.0f} tp/s  raw {r['raw_rate']:8,.0f} tp/s  "
             f"ratio {r['ratio']:.2f}x (target >= {r['target']}x) {verdict}"
+        )
+    if r["benchmark"] == "ui":
+        w = r["worst"]
+        over = [f"{p['user']} {p['name']} {p['p95_ms']:.0f} ms" for p in r["pages"] if not p["met"]]
+        return (
+            f"ui       {r['db_version']:<18} {len(r['pages'])} pages, p95 < {r['budget_ms']:.0f} ms each; slowest: {w['user']} {w['name']} "
+            f"p95 {w['p95_ms']:.1f} ms ({w['ratio']:.2f}x)" + (f"; over: {', '.join(over)}" if over else "") + f" {verdict}"
         )
     parts = []
     for page in r["pages"]:

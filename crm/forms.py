@@ -9,7 +9,7 @@ import re
 from django import forms
 
 from crm.models import DealStage
-from web.forms import DateInput, ServiceForm
+from web.forms import DateInput, QuickSelect, ServiceForm
 
 
 def _split(value: str) -> list[str]:
@@ -43,7 +43,7 @@ class ContactForm(_WithOrganization):
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100)
     title = forms.CharField(max_length=100, required=False)
-    organization = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    organization = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, widget=QuickSelect)
     emails = forms.CharField(required=False, help_text="Separate several with commas", widget=forms.TextInput(attrs={"inputmode": "email"}))
     phones = forms.CharField(required=False, help_text="With +country code, or in the default region", widget=forms.TextInput(attrs={"inputmode": "tel"}))
 
@@ -54,7 +54,7 @@ class ContactForm(_WithOrganization):
 
 class DealForm(_WithOrganization):
     name = forms.CharField(max_length=200)
-    organization = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    organization = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, widget=QuickSelect)
     stage = forms.ChoiceField(choices=DealStage.choices)
     amount = forms.DecimalField(max_digits=14, decimal_places=2, required=False, min_value=0)
     expected_close_date = forms.DateField(required=False, widget=DateInput())

