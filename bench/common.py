@@ -293,3 +293,32 @@ def child_args(description: str) -> argparse.ArgumentParser:
 
 def verdict(ok: bool) -> str:
     return "[bold green]met[/]" if ok else "[bold red]MISSED[/]"
+
+
+# --- kept datasets ------------------------------------------------------------------
+# A benchmark's database keeps its dataset between runs; bench_meta records
+# what it holds, so a run rebuilds only when the wanted dataset differs.
+
+
+def read_dataset_meta() -> dict | None:
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("CREATE TABLE IF NOT EXISTS bench_meta (name VARCHAR(50) PRIMARY KEY, value TEXT NOT NULL)")
+        c.execute("SELECT value FROM bench_meta WHERE name = 'dataset'")
+        row = c.fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def write_dataset_meta(meta: dict) -> None:
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("DELETE FROM bench_meta WHERE name = 'dataset'")
+        c.execute("INSERT INTO bench_meta (name, value) VALUES ('dataset', %s)", [json.dumps(meta)])
+
+
+def has_rows() -> bool:
+    from crm.models import Organization
+
+    return Organization.objects.exists()

@@ -23,7 +23,6 @@ Targets: the first page's p99 <= 1.5x the trivial endpoint's p99, and < 30 ms.
 from __future__ import annotations
 
 import bisect
-import json
 import random
 import time
 from contextlib import contextmanager
@@ -57,10 +56,10 @@ def main(argv=None) -> int:
     common.setup_django(db, DBNAME)
     from django.db import connection
 
-    meta = _read_meta()
+    meta = common.read_dataset_meta()
     wanted = {"version": DATASET_VERSION, "touchpoints": args.touchpoints}
     if meta is None or any(meta.get(k) != v for k, v in wanted.items()):
-        if meta is not None or _has_rows():
+        if meta is not None or common.has_rows():
             console.print("dataset missing or different: rebuilding")
             connection.close()
             common.drop_database(db, DBNAME)
@@ -185,22 +184,6 @@ def main(argv=None) -> int:
 # --- dataset ---------------------------------------------------------------------------
 
 
-def _read_meta() -> dict | None:
-    from django.db import connection
-
-    with connection.cursor() as c:
-        c.execute("CREATE TABLE IF NOT EXISTS bench_meta (name VARCHAR(50) PRIMARY KEY, value TEXT NOT NULL)")
-        c.execute("SELECT value FROM bench_meta WHERE name = 'dataset'")
-        row = c.fetchone()
-    return json.loads(row[0]) if row else None
-
-
-def _has_rows() -> bool:
-    from crm.models import Organization
-
-    return Organization.objects.exists()
-
-
 @contextmanager
 def _bulk_load():
     """The log's secondary indexes rebuilt once after the load
@@ -301,9 +284,7 @@ def _generate(total: int, batch: int = 25_000) -> dict:
         "seconds": generated,
         "built": now.strftime("%Y-%m-%d"),
     }
-    with connection.cursor() as c:
-        c.execute("DELETE FROM bench_meta WHERE name = 'dataset'")
-        c.execute("INSERT INTO bench_meta (name, value) VALUES ('dataset', %s)", [json.dumps(meta)])
+    common.write_dataset_meta(meta)
     console.print(f"generated {total:,} touchpoints ({links:,} links) in {generated:.0f} s ({total / generated:,.0f} touchpoints/s)")
     return meta
 

@@ -43,7 +43,6 @@ Budget: p95 < 150 ms for every page.
 from __future__ import annotations
 
 import gc
-import json
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -90,10 +89,10 @@ def main(argv=None) -> int:
     from touchpoints import demo
 
     seed = demo.DEFAULT_SEED if args.seed is None else args.seed
-    meta = _read_meta()
+    meta = common.read_dataset_meta()
     wanted = {"version": DATASET_VERSION, "scale": args.scale, "seed": seed, "anchor": demo.anchor_day().date().isoformat()}
     if meta is None or any(meta.get(k) != v for k, v in wanted.items()):
-        if meta is not None or _has_rows():
+        if meta is not None or common.has_rows():
             console.print(f"kept demo dataset missing or different ({_describe(meta)}; want {wanted}): rebuilding")
             connection.close()
             common.drop_database(db, DBNAME)
@@ -101,7 +100,7 @@ def main(argv=None) -> int:
             from django.core.management import call_command
 
             call_command("migrate", verbosity=0, interactive=False)
-            _read_meta()  # creates bench_meta again
+            common.read_dataset_meta()  # creates bench_meta again
         meta = _generate(seed, args.scale, wanted)
 
     version = common.db_version()
@@ -222,26 +221,10 @@ def main(argv=None) -> int:
 # --- dataset ---------------------------------------------------------------------------
 
 
-def _read_meta() -> dict | None:
-    from django.db import connection
-
-    with connection.cursor() as c:
-        c.execute("CREATE TABLE IF NOT EXISTS bench_meta (name VARCHAR(50) PRIMARY KEY, value TEXT NOT NULL)")
-        c.execute("SELECT value FROM bench_meta WHERE name = 'dataset'")
-        row = c.fetchone()
-    return json.loads(row[0]) if row else None
-
-
 def _describe(meta: dict | None) -> str:
     if meta is None:
         return "no dataset"
     return ", ".join(f"{k} {meta.get(k)}" for k in ("version", "scale", "seed", "anchor"))
-
-
-def _has_rows() -> bool:
-    from crm.models import Organization
-
-    return Organization.objects.exists()
 
 
 def _generate(seed: int, scale: float, wanted: dict) -> dict:
@@ -265,9 +248,7 @@ def _generate(seed: int, scale: float, wanted: dict) -> dict:
     counts = dict(summary.counts)
     counts["links"] = TouchpointLink.objects.filter(Q(organization__isnull=False) | Q(contact__isnull=False) | Q(deal__isnull=False)).count()
     meta = {**wanted, "seconds": summary.seconds, "counts": counts, "built": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
-    with connection.cursor() as c:
-        c.execute("DELETE FROM bench_meta WHERE name = 'dataset'")
-        c.execute("INSERT INTO bench_meta (name, value) VALUES ('dataset', %s)", [json.dumps(meta)])
+    common.write_dataset_meta(meta)
     return meta
 
 

@@ -139,9 +139,7 @@ def organization_detail(request, record_id: int):
 def contact_detail(request, record_id: int):
     contact = get_record_or_404(request.user, "contact", record_id, related=("organization", "owner"))
     context = record_page_context(request, "contact", contact)
-    context |= {"deal_links": queries.contact_deals(request.user, contact)}
-    if contact.organization_id and not _may_see(request.user, "organization", contact.organization_id):
-        context["hide_organization"] = True
+    context |= {"deal_links": queries.contact_deals(request.user, contact), "hide_organization": _organization_hidden(request.user, contact)}
     return render(request, "crm/contact_detail.html", context)
 
 
@@ -151,16 +149,17 @@ def deal_detail(request, record_id: int):
     deal = get_record_or_404(request.user, "deal", record_id, related=("organization", "owner"))
     context = record_page_context(request, "deal", deal)
     context |= {"deal_contacts": queries.deal_contacts(request.user, deal), "contact_form": DealContactForm(auto_id="dc_%s")}
-    if deal.organization_id and not _may_see(request.user, "organization", deal.organization_id):
-        context["hide_organization"] = True
+    context["hide_organization"] = _organization_hidden(request.user, deal)
     return render(request, "crm/deal_detail.html", context)
 
 
-def _may_see(user, record_type: str, record_id: int) -> bool:
+def _organization_hidden(user, record) -> bool:
+    """A contact or deal shared with someone whose organization was not:
+    the page shows no organization rather than name one they may not open."""
+    from crm.models import Organization
     from crm.permissions import visible
-    from web.http import MODELS
 
-    return visible(MODELS[record_type], user).filter(id=record_id).exists()
+    return bool(record.organization_id) and not visible(Organization, user).filter(id=record.organization_id).exists()
 
 
 @login_required
