@@ -86,3 +86,26 @@ def test_global_search_finds_contact_by_phone_number(page, alice, deal_with_hist
     result.click()
     page.wait_for_url(f"**/contacts/{deal_with_history['carol']}/")
     assert page.get_by_role("heading", level=1).inner_text() == "Carol Ng"
+
+
+def test_quick_action_errors_show_under_the_field_and_store_nothing(page, alice, world):
+    from touchpoints.models import Touchpoint
+
+    sign_in(page, alice.user)
+    page.goto(f"/contacts/{world['carol']}/")
+    page.get_by_text("Log a call").click()
+    form = page.locator("#call-form")
+    form.get_by_label("When").fill("")
+    form.get_by_role("button", name="Log call").click()
+    # htmx swaps the 422 answer in: the message sits under the field.
+    page.locator("#call-form .errorlist").wait_for()
+    assert "This field is required." in page.locator("#call-form").inner_text()
+    assert Touchpoint.objects.count() == 0
+
+    # And a valid call then goes through, and Last Contacted follows.
+    form = page.locator("#call-form")
+    form.get_by_label("When").fill("2024-03-05T09:30")
+    form.get_by_role("button", name="Log call").click()
+    page.wait_for_function("document.querySelector('[data-testid=last-contacted-via]').textContent.trim() === 'Phone Call'")
+    assert page.get_by_test_id("last-contacted-on").inner_text().strip() == "2024-03-05 09:30"
+    assert page.locator("#call-form").get_by_role("status").inner_text() == "Call logged."
