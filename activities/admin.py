@@ -14,6 +14,8 @@ class EventAdminForm(forms.ModelForm):
 
     def _post_clean(self):
         super()._post_clean()
+        if self.instance.start_at is None or self.instance.end_at is None or {"start_at", "end_at"} & set(self.errors):
+            return  # the field errors already say what is wrong
         try:
             _check_event(self.instance)  # the service's rules, shown as form errors
         except Invalid as exc:

@@ -63,7 +63,10 @@ def decode_cursor(model: type[models.Model], ordering: tuple[str, ...], cursor: 
             elif isinstance(field, models.DecimalField):
                 if not isinstance(value, str):
                     raise ValueError
-                values.append(Decimal(value))
+                number = Decimal(value)
+                if not number.is_finite() or abs(number.adjusted()) > 30:
+                    raise ValueError
+                values.append(number)
             elif isinstance(field, (models.IntegerField, models.AutoField, models.BigAutoField)):
                 if not isinstance(value, int) or isinstance(value, bool) or abs(value) > 2**63 - 1:
                     raise ValueError

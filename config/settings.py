@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "web.http.HtmxSessionMiddleware",
     "web.middleware.UserTimeZoneMiddleware",
     "web.http.ServiceErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

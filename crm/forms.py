@@ -37,6 +37,14 @@ class _WithOrganization(ServiceForm):
         value = self.cleaned_data.get("organization")
         return int(value) if value else None
 
+    def _with_organization(self, data: dict) -> dict:
+        # No organization field (the record's organization is one the user
+        # may not see): leave it as it is rather than clear it.
+        return {**data, "organization_id": self._organization_id()} if "organization" in self.fields else data
+
+    def hide_organization(self) -> None:
+        del self.fields["organization"]
+
 
 class ContactForm(_WithOrganization):
     field_map = {"organization_id": "organization"}
@@ -49,7 +57,7 @@ class ContactForm(_WithOrganization):
 
     def data_for_service(self) -> dict:
         data = {k: self.cleaned_data[k] for k in ("first_name", "last_name", "title")}
-        return {**data, "organization_id": self._organization_id(), "emails": _split(self.cleaned_data["emails"]), "phones": _split(self.cleaned_data["phones"])}
+        return self._with_organization({**data, "emails": _split(self.cleaned_data["emails"]), "phones": _split(self.cleaned_data["phones"])})
 
 
 class DealForm(_WithOrganization):
@@ -60,8 +68,7 @@ class DealForm(_WithOrganization):
     expected_close_date = forms.DateField(required=False, widget=DateInput())
 
     def data_for_service(self) -> dict:
-        data = {k: self.cleaned_data[k] for k in ("name", "stage", "amount", "expected_close_date")}
-        return {**data, "organization_id": self._organization_id()}
+        return self._with_organization({k: self.cleaned_data[k] for k in ("name", "stage", "amount", "expected_close_date")})
 
 
 class DealContactForm(ServiceForm):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 
 from accounts.models import User
 from config.pagination import Page, keyset_page, sorted_page
@@ -20,6 +20,16 @@ SORTS = {
     Contact: ("last_name", "last_contacted_on", "last_contacted_via", "title", "created_at"),
     Deal: ("name", "stage", "amount", "expected_close_date", "last_contacted_on", "last_contacted_via", "created_at"),
 }
+
+
+def with_organization_visible(qs: QuerySet, user: User) -> QuerySet:
+    """Annotate ``organization_visible`` on contacts or deals: whether the
+    user may open the row's organization. A contact or deal shared with
+    someone does not share its organization, so pages name it only when
+    this is true (one correlated EXISTS per row, no N+1)."""
+    if user.sees_everything:
+        return qs.annotate(organization_visible=Value(True, output_field=BooleanField()))
+    return qs.annotate(organization_visible=Exists(visible(Organization, user).filter(id=OuterRef("organization_id"))))
 
 
 def _page(qs: QuerySet, sort: str | None, cursor: str | None, limit: int) -> Page:
@@ -77,7 +87,7 @@ def list_contacts(user: User, f: RecordFilters, cursor: str | None, limit: int, 
         qs = qs.filter(id__in=_contact_ids_with_email(f.email))
     if f.phone:
         qs = qs.filter(phones__number=f.phone)
-    return _page(contacts_with_details(qs).select_related("organization", "owner"), sort, cursor, limit)
+    return _page(with_organization_visible(contacts_with_details(qs).select_related("organization", "owner"), user), sort, cursor, limit)
 
 
 def _contact_ids_with_email(email: str):
@@ -96,7 +106,7 @@ def list_deals(user: User, f: RecordFilters, cursor: str | None, limit: int, sor
         qs = qs.filter(stage=f.stage)
     if f.contact_id:
         qs = qs.filter(id__in=DealContact.objects.filter(contact_id=f.contact_id).values("deal_id"))
-    return _page(deals_with_details(qs).select_related("organization", "owner"), sort, cursor, limit)
+    return _page(with_organization_visible(deals_with_details(qs).select_related("organization", "owner"), user), sort, cursor, limit)
 
 
 def contact_out(contact: Contact) -> dict:
@@ -153,10 +163,10 @@ def search(user: User, q: str, limit: int = 5) -> dict[str, list]:
     if phone is not None:
         contact_match |= phone
     matching = Contact.objects.filter(contact_match).values("id")
-    contacts = (
-        contacts_with_details(visible(Contact, user).filter(id__in=matching)).select_related("organization").order_by(*recent)[:limit]
-    )
-    deals = visible(Deal, user).filter(name__icontains=q).select_related("organization").order_by(*recent)[:limit]
+    contacts = with_organization_visible(
+        contacts_with_details(visible(Contact, user).filter(id__in=matching)).select_related("organization"), user
+    ).order_by(*recent)[:limit]
+    deals = with_organization_visible(visible(Deal, user).filter(name__icontains=q).select_related("organization"), user).order_by(*recent)[:limit]
     return {"organizations": list(organizations), "contacts": list(contacts), "deals": list(deals)}
 
 
@@ -194,4 +204,4 @@ def contact_choices(user: User, q: str | None, organization_id: int | None, limi
         qs = qs.filter(organization_id=organization_id)
     else:
         return []
-    return list(qs.select_related("organization").order_by("last_name", "first_name", "id")[:limit])
+    return list(with_organization_visible(qs.select_related("organization"), user).order_by("last_name", "first_name", "id")[:limit])

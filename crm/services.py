@@ -188,10 +188,9 @@ def _lock_contact_then_deal(actor: User, contact_id: int, deal_id: int, loc: tup
     order every writer uses (ingest holds contacts before it touches
     deals), and the lock an ingest's FOR KEY SHARE waits for (see
     touchpoints.rollup.lock_relationships)."""
-    if loc is None:
-        Contact.objects.select_for_update().filter(id=contact_id).first()
-    else:
-        get_visible(Contact, actor, contact_id, loc=loc, for_update=True)
+    # A contact the actor may not see is "not found" (404, or 422 naming
+    # ``loc`` in a request body), for unlinking as for linking.
+    get_visible(Contact, actor, contact_id, loc=loc, for_update=True)
     Deal.objects.select_for_update().filter(id=deal_id).first()
 
 

@@ -190,18 +190,24 @@ def _initial(record_type: str, record) -> dict:
     return {**{f: getattr(record, f) for f in ("name", "stage", "amount", "expected_close_date")}, "organization": record.organization_id}
 
 
-def _form(record_type: str, request, **kwargs):
+def _form(record_type: str, request, record=None, **kwargs):
     cls = FORMS[record_type]
-    if record_type != "organization":
-        kwargs["organization_choices"] = queries.organization_choices(request.user)
-    return cls(request.POST if request.method == "POST" else None, **kwargs)
+    if record_type == "organization":
+        return cls(request.POST if request.method == "POST" else None, **kwargs)
+    choices = queries.organization_choices(request.user)
+    form = cls(request.POST if request.method == "POST" else None, organization_choices=choices, **kwargs)
+    if record is not None and record.organization_id and record.organization_id not in {value for value, _ in choices}:
+        # A shared contact or deal whose organization the user may not
+        # see: no picker (it would offer "none" and clear it on save).
+        form.hide_organization()
+    return form
 
 
 def _edit(request, record_type: str, record=None) -> HttpResponse:
     initial = _initial(record_type, record) if record is not None else {}
     if record is None and request.GET.get("organization", "").isdigit():
         initial["organization"] = int(request.GET["organization"])
-    form = _form(record_type, request, initial=initial)
+    form = _form(record_type, request, record, initial=initial)
     if request.method == "POST" and form.is_valid():
         if record is None:
             saved = form.run(CREATE[record_type], request.user, form.data_for_service())

@@ -3,6 +3,8 @@ call, add a note. Both build a NewTouchpoint and go through
 touchpoints.services.record_touchpoint, the API's ingest path."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.utils import timezone
 
@@ -12,6 +14,7 @@ from web.forms import LocalDateTimeInput, ServiceForm
 
 # Which record a quick action is about -> the NewTouchpoint link it sets.
 LINK_ARGUMENT = {"organization": "organization_ids", "contact": "contact_ids", "deal": "deal_ids"}
+FUTURE_SKEW = timedelta(minutes=5)  # clocks differ a little
 CALL_STATUSES = [("completed", "Completed"), ("hangup", "Hangup"), ("no_answer", "No Answer"), ("busy", "Busy"), ("failed", "Failed")]
 
 
@@ -31,6 +34,14 @@ class CallForm(ServiceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["occurred_at"].initial = _now_local
+
+    def clean_occurred_at(self):
+        # A logged call has happened; a future time would pin Last Contacted
+        # On ahead of every real contact until that day.
+        value = self.cleaned_data["occurred_at"]
+        if value > timezone.now() + FUTURE_SKEW:
+            raise forms.ValidationError("A logged call cannot be in the future.")
+        return value
 
     def touchpoint(self, record_type: str, record_id: int) -> NewTouchpoint:
         data = self.cleaned_data

@@ -28,7 +28,9 @@ def activity(request, record_type: str, record_id: int):
     try:
         context = activity_context(request.user, record_type, record_id, cursor)
     except Invalid:
-        return render(request, "touchpoints/_bad_cursor.html", status=400)
+        # 200, not 400: htmx swaps only successful answers into the list, and
+        # this one is a message for the reader, in place of "Loading more".
+        return render(request, "touchpoints/_bad_cursor.html")
     template = "touchpoints/_timeline_page.html" if cursor else "touchpoints/_activity.html"
     return render(request, template, {"activity": context})
 

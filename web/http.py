@@ -5,12 +5,15 @@ pages need 404 pages, form errors and htmx events instead.
 """
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views import defaults
+from django_htmx.http import HttpResponseClientRedirect
 
 from config.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from crm.models import Contact, Deal, Organization
@@ -72,3 +75,27 @@ class ServiceErrorMiddleware:
             return defaults.permission_denied(request, PermissionDenied(str(exc)))
         status = 409 if isinstance(exc, Conflict) else 422 if isinstance(exc, Invalid) else exc.status
         return HttpResponse(str(exc), status=status, content_type="text/plain; charset=utf-8")
+
+
+class HtmxSessionMiddleware:
+    """When the session is gone (signed out in another tab, expired), an
+    htmx request gets login_required's redirect to the sign-in page, which
+    htmx would follow and swap into the page as a fragment. Send the whole
+    browser to sign in instead, coming back to the page it was on. A 403
+    (a CSRF token from before a new sign-in) reloads the page for the same
+    reason: htmx would otherwise drop it silently."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not getattr(request, "htmx", False):
+            return response
+        if response.status_code in (301, 302) and response.get("Location", "").startswith(settings.LOGIN_URL):
+            current = urlsplit(request.htmx.current_url or "/")
+            page = current.path + (f"?{current.query}" if current.query else "")
+            return HttpResponseClientRedirect(f"{settings.LOGIN_URL}?{urlencode({'next': page})}")
+        if response.status_code == 403:
+            response["HX-Refresh"] = "true"
+        return response

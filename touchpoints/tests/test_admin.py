@@ -52,3 +52,14 @@ def test_event_marked_held_in_admin_becomes_a_touchpoint_and_moves_last_contacte
     response = client.post(url, {**form, "status": "not_held", "emoticon": "4"})
     assert response.status_code == 200
     assert "only a held event carries an emoticon" in response.content.decode()
+
+
+def test_event_with_a_missing_end_in_admin_is_a_form_error_not_a_crash(alice, world):
+    root = User.objects.create_superuser("root", "root@example.com", "pw-pw-pw-pw")
+    client = Client()
+    client.force_login(root)
+    form = {"subject": "Demo", "event_type": "meeting", "status": "planned", "start_at_0": "2024-05-02", "start_at_1": "10:00:00",
+            "end_at_0": "", "end_at_1": "", "description": "", "emoticon": "", "owner": "", "deal": "", "organization": "", "contacts": ""}  # fmt: skip
+    response = client.post("/admin/activities/event/add/", form)
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()

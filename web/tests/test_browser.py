@@ -109,3 +109,24 @@ def test_quick_action_errors_show_under_the_field_and_store_nothing(page, alice,
     page.wait_for_function("document.querySelector('[data-testid=last-contacted-via]').textContent.trim() === 'Phone Call'")
     assert page.get_by_test_id("last-contacted-on").inner_text().strip() == "2024-03-05 09:30"
     assert page.locator("#call-form").get_by_role("status").inner_text() == "Call logged."
+
+
+def test_dashboard_outcome_error_shows_and_a_corrected_submit_goes_through(page, alice, deal_with_history):
+    world = deal_with_history
+    sign_in(page, alice.user)
+    page.goto("/")
+    item = page.get_by_test_id(f"dash-event-{world['event']}")
+    assert "overdue" in (item.get_attribute("class") or "")
+    item.get_by_text("Mark Held / Not Held").click()
+    # Not Held with an emoticon: the service's rule, shown in place.
+    item.get_by_label("Not Held", exact=True).check()
+    item.get_by_label("Very unhappy").check()
+    item.get_by_role("button", name="Save outcome").click()
+    item.get_by_role("alert").wait_for()
+    assert "only a held event carries an emoticon" in item.get_by_role("alert").inner_text()
+    # Corrected, the same form submits again and the event leaves Overdue for Completed.
+    item.get_by_label("Held", exact=True).check()
+    item.get_by_role("button", name="Save outcome").click()
+    page.locator("#completed-h").wait_for()
+    page.wait_for_function(f"!document.querySelector('[data-testid=dash-event-{world['event']}]')")
+    assert "Pricing review" in page.locator("section", has=page.locator("#completed-h")).inner_text()

@@ -257,3 +257,14 @@ def test_search_shows_a_contact_once_with_several_matching_emails(as_alice, alic
 
 def test_teammate_search_finds_alices_records(as_bob, world):
     assert search_links(as_bob, "carol ng", "contact") == [world["carol"]]
+
+
+@pytest.mark.parametrize("value", ["NaN", "sNaN", "Infinity", "1e999999"])
+def test_a_forged_decimal_cursor_starts_the_list_over(as_alice, alice, world, value):
+    import base64
+    import json
+
+    cursor = base64.urlsafe_b64encode(json.dumps([value, 5]).encode()).decode().rstrip("=")
+    response = as_alice.get("/deals/", {"sort": "amount", "cursor": cursor})
+    assert response.status_code == 200
+    assert "Grasspods renewal" in text(response)

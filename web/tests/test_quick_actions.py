@@ -64,6 +64,14 @@ def test_call_without_a_time_is_rejected_with_a_message_and_stores_nothing(as_al
     assert Contact.objects.get(id=world["dave"]).last_contacted_on is None
 
 
+def test_a_call_in_the_future_is_rejected_so_last_contacted_is_not_pinned_ahead(as_alice, world):
+    later = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = as_alice.post(record_path("contact", world["dave"], "calls"), {"status": "completed", "direction": "outbound", "occurred_at": later}, **HTMX)
+    assert response.status_code == 422
+    assert "A logged call cannot be in the future." in text(response)
+    assert Contact.objects.get(id=world["dave"]).last_contacted_on is None
+
+
 def test_call_with_a_bad_status_is_rejected(as_alice, world):
     response = as_alice.post(record_path("deal", world["deal"], "calls"), {"status": "ringing", "direction": "outbound", "occurred_at": "2024-05-01T10:00"}, **HTMX)
     assert response.status_code == 422 and "Select a valid choice" in text(response)
