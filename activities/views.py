@@ -12,7 +12,7 @@ from activities.forms import EventForm, OutcomeForm, TaskForm
 from activities.models import TaskStatus
 from config.errors import Invalid
 from web.components import EMOTICON_CHOICES, preference, up_next_context
-from web.http import changed, get_record_or_404, quick_action
+from web.http import changed, get_record_or_404, quick_action, report_form_errors
 
 
 @login_required
@@ -45,6 +45,9 @@ def event_outcome(request, event_id: int):
         if not request.htmx:
             return redirect(_back(request))
         return changed(render(request, "activities/_outcome_done.html"))
+    if not request.htmx:
+        report_form_errors(request, form)
+        return redirect(_back(request))
     return render(request, "activities/_outcome_errors.html", {"form": form}, status=422)
 
 

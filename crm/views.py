@@ -21,7 +21,7 @@ from crm import queries, services
 from crm.forms import ContactForm, DealContactForm, DealForm, OrganizationForm
 from crm.models import DealStage
 from web.components import record_page_context
-from web.http import changed, get_record_or_404
+from web.http import changed, get_record_or_404, report_form_errors
 
 PLURAL = {"organization": "organizations", "contact": "contacts", "deal": "deals"}
 
@@ -247,9 +247,11 @@ def deal_contact_add(request, record_id: int):
         form.run(services.do_link_contact_to_deal, request.user, deal.id, form.cleaned_data["contact"], form.cleaned_data["role"])
     ok = form.is_valid()
     context = {"deal": deal, "deal_contacts": queries.deal_contacts(request.user, deal), "contact_form": DealContactForm(auto_id="dc_%s") if ok else form}
-    response = render(request, "crm/_deal_contacts.html", context, status=200 if ok else 422)
     if not request.htmx:
+        if not ok:
+            report_form_errors(request, form)
         return redirect("deal-detail", record_id=deal.id)
+    response = render(request, "crm/_deal_contacts.html", context, status=200 if ok else 422)
     return changed(response) if ok else response
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -50,10 +51,21 @@ def quick_action(request, record_type: str, record_id: int, form_class, template
     form = form_class(request.POST, auto_id=f"{prefix}_%s")
     done = form.is_valid() and form.run(write, form) is not None
     if not request.htmx:
+        if not done:
+            report_form_errors(request, form)
         return redirect(f"{record_type}-detail", record_id=record_id)
     context = {"form": form_class(auto_id=f"{prefix}_%s") if done else form, "record_type": record_type, "record_id": record_id, "done": done}
     response = render(request, template, context, status=200 if done else 422)
     return changed(response) if done else response
+
+
+def report_form_errors(request, form) -> None:
+    """Without JavaScript a form posts the whole page and comes back by
+    redirect; its errors travel as a message shown at the top of the page."""
+    for name, errors in form.errors.items():
+        label = form.fields[name].label or name.replace("_", " ").capitalize() if name in form.fields else None
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
 
 
 class ServiceErrorMiddleware:

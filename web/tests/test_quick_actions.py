@@ -246,3 +246,19 @@ def test_planned_event_that_has_ended_is_overdue(as_alice, alice, world):
     page = text(as_alice.get(record_path("deal", world["deal"], "up-next")))
     assert up_next_item(page, "event", event) == "event overdue"
     assert '<span class="overdue-flag">Overdue</span>' in page
+
+
+def test_without_javascript_a_rejected_call_comes_back_with_its_error(as_alice, world):
+    response = as_alice.post(record_path("contact", world["dave"], "calls"), {"status": "completed", "direction": "outbound"}, follow=True)
+    assert response.redirect_chain == [(record_path("contact", world["dave"]), 302)]
+    assert '<li class="msg-error">When: This field is required.</li>' in text(response)
+    assert Contact.objects.get(id=world["dave"]).last_contacted_on is None
+
+
+def test_without_javascript_a_rejected_outcome_comes_back_with_its_error(as_alice, alice, world):
+    event = make_event(alice, "Review", datetime(2024, 4, 1, 10, tzinfo=UTC), deal_id=world["deal"])
+    back = record_path("deal", world["deal"])
+    response = as_alice.post(f"/events/{event}/outcome", {"status": "not_held", "emoticon": "2", "next": back}, follow=True)
+    assert response.redirect_chain == [(back, 302)]
+    assert "only a held event carries an emoticon" in text(response)
+    assert Event.objects.get(id=event).status == EventStatus.PLANNED
