@@ -142,8 +142,26 @@ DASHBOARD_LIMIT = 20
 COMPLETED_DAYS = 14  # "completed" lists what was done in the last two weeks
 
 
-def _with_records(events: QuerySet) -> QuerySet:
-    return events.select_related("deal", "organization").prefetch_related("contacts")
+def _with_records(qs: QuerySet, user: User) -> QuerySet:
+    """Events or tasks with the records they are about, and whether the
+    user may open each: an event of mine may sit on a deal another team
+    owns, and the dashboard must not name or link what would be a 404."""
+    from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Value
+
+    from crm.models import Contact, Deal, Organization
+    from crm.permissions import visible
+
+    def may_see(model, field: str):
+        if user.sees_everything:
+            return Value(True, output_field=BooleanField())
+        return Exists(visible(model, user).filter(id=OuterRef(field)))
+
+    qs = qs.select_related("deal", "organization").annotate(
+        deal_visible=may_see(Deal, "deal_id"), organization_visible=may_see(Organization, "organization_id")
+    )
+    if qs.model is Event:
+        return qs.prefetch_related(Prefetch("contacts", queryset=visible(Contact, user).order_by("id")))
+    return qs.select_related("contact").annotate(contact_visible=may_see(Contact, "contact_id"))
 
 
 def my_actions(user: User, *, idle_days: int | None = None, now: datetime | None = None) -> dict:
@@ -190,10 +208,7 @@ def my_actions(user: User, *, idle_days: int | None = None, now: datetime | None
     )
     result: dict = {"today": today, "time_zone": user.time_zone, "idle_days": idle_days}
     for name, qs in lists.items():
-        if name.endswith("_events"):
-            qs = _with_records(qs)
-        else:
-            qs = qs.select_related("deal", "organization", "contact")
+        qs = _with_records(qs, user)
         result[name] = list(qs[:DASHBOARD_LIMIT])
         result[f"{name}_count"] = qs.count() if len(result[name]) == DASHBOARD_LIMIT else len(result[name])
     result["idle_deals"] = list(idle[:DASHBOARD_LIMIT])
@@ -203,12 +218,13 @@ def my_actions(user: User, *, idle_days: int | None = None, now: datetime | None
 
 def record_of(activity: Event | Task) -> tuple[str, int] | None:
     """The record an event or task is about, for a link: its deal, else its
-    organization, else its (first) contact."""
-    if activity.deal_id:
+    organization, else its (first) contact; only one the user may open
+    (as annotated by _with_records)."""
+    if activity.deal_id and getattr(activity, "deal_visible", True):
         return "deal", activity.deal_id
-    if activity.organization_id:
+    if activity.organization_id and getattr(activity, "organization_visible", True):
         return "organization", activity.organization_id
     if isinstance(activity, Task):
-        return ("contact", activity.contact_id) if activity.contact_id else None
+        return ("contact", activity.contact_id) if activity.contact_id and getattr(activity, "contact_visible", True) else None
     contacts = list(activity.contacts.all())
     return ("contact", contacts[0].id) if contacts else None

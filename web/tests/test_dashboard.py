@@ -113,3 +113,17 @@ def test_idle_days_rejects_a_bad_value_with_a_message(as_alice, value):
 
 def test_deal_not_idle_for_a_user_who_does_not_own_it(as_bob, world):
     assert "Grasspods renewal" not in section(text(as_bob.get("/")), "idle-h")
+
+
+def test_dashboard_does_not_name_or_link_a_record_the_user_cannot_open(as_alice, alice, charlie):
+    secret = charlie.post("deals", {"name": "West secret deal"}).json()["id"]
+    soon = timezone.now() + timedelta(days=2)
+    # An admin books Alice on Charlie's deal: the event is hers, the deal is not.
+    from activities.services import do_create_event
+    from accounts.models import User
+
+    boss = User.objects.create(username="boss", role="admin")
+    do_create_event(boss, {"subject": "Joint visit", "start_at": soon, "end_at": soon + timedelta(hours=1), "deal_id": secret, "owner_id": alice.user.id})
+    page = text(as_alice.get("/"))
+    assert "Joint visit" in page
+    assert "West secret deal" not in page and f"/deals/{secret}/" not in page
