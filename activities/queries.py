@@ -142,26 +142,37 @@ DASHBOARD_LIMIT = 20
 COMPLETED_DAYS = 14  # "completed" lists what was done in the last two weeks
 
 
-def _with_records(qs: QuerySet, user: User) -> QuerySet:
-    """Events or tasks with the records they are about, and whether the
-    user may open each: an event of mine may sit on a deal another team
-    owns, and the dashboard must not name or link what would be a 404."""
-    from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Value
+def _with_records(qs: QuerySet) -> QuerySet:
+    if qs.model is Event:
+        return qs.select_related("deal", "organization").prefetch_related("contacts")
+    return qs.select_related("deal", "organization", "contact")
 
+
+def _mark_visible_records(user: User, activities: list) -> None:
+    """Note on each event or task which of its records the user may open:
+    an event of mine may sit on a deal another team owns, and the dashboard
+    must not name or link what would be a 404. One query per record type
+    for all the lists together (cheaper than an EXISTS per list: the
+    dashboard's cost was the ORM compiling those)."""
     from crm.models import Contact, Deal, Organization
     from crm.permissions import visible
 
-    def may_see(model, field: str):
-        if user.sees_everything:
-            return Value(True, output_field=BooleanField())
-        return Exists(visible(model, user).filter(id=OuterRef(field)))
+    def contact_ids(a) -> list[int]:
+        return [c.id for c in a.contacts.all()] if isinstance(a, Event) else [a.contact_id] if a.contact_id else []
 
-    qs = qs.select_related("deal", "organization").annotate(
-        deal_visible=may_see(Deal, "deal_id"), organization_visible=may_see(Organization, "organization_id")
-    )
-    if qs.model is Event:
-        return qs.prefetch_related(Prefetch("contacts", queryset=visible(Contact, user).order_by("id")))
-    return qs.select_related("contact").annotate(contact_visible=may_see(Contact, "contact_id"))
+    wanted = {
+        Deal: {a.deal_id for a in activities if a.deal_id},
+        Organization: {a.organization_id for a in activities if a.organization_id},
+        Contact: {cid for a in activities for cid in contact_ids(a)},
+    }
+    if user.sees_everything:
+        allowed = wanted
+    else:
+        allowed = {model: set(visible(model, user).filter(id__in=ids).values_list("id", flat=True)) if ids else set() for model, ids in wanted.items()}
+    for a in activities:
+        a.deal_visible = a.deal_id in allowed[Deal]
+        a.organization_visible = a.organization_id in allowed[Organization]
+        a.visible_contact_ids = [cid for cid in contact_ids(a) if cid in allowed[Contact]]
 
 
 def my_actions(user: User, *, idle_days: int | None = None, now: datetime | None = None) -> dict:
@@ -208,9 +219,10 @@ def my_actions(user: User, *, idle_days: int | None = None, now: datetime | None
     )
     result: dict = {"today": today, "time_zone": user.time_zone, "idle_days": idle_days}
     for name, qs in lists.items():
-        qs = _with_records(qs, user)
+        qs = _with_records(qs)
         result[name] = list(qs[:DASHBOARD_LIMIT])
         result[f"{name}_count"] = qs.count() if len(result[name]) == DASHBOARD_LIMIT else len(result[name])
+    _mark_visible_records(user, [a for name in lists for a in result[name]])
     result["idle_deals"] = list(idle[:DASHBOARD_LIMIT])
     result["idle_deals_count"] = idle.count() if len(result["idle_deals"]) == DASHBOARD_LIMIT else len(result["idle_deals"])
     return result
@@ -219,12 +231,12 @@ def my_actions(user: User, *, idle_days: int | None = None, now: datetime | None
 def record_of(activity: Event | Task) -> tuple[str, int] | None:
     """The record an event or task is about, for a link: its deal, else its
     organization, else its (first) contact; only one the user may open
-    (as annotated by _with_records)."""
+    (as marked by _mark_visible_records)."""
     if activity.deal_id and getattr(activity, "deal_visible", True):
         return "deal", activity.deal_id
     if activity.organization_id and getattr(activity, "organization_visible", True):
         return "organization", activity.organization_id
-    if isinstance(activity, Task):
-        return ("contact", activity.contact_id) if activity.contact_id and getattr(activity, "contact_visible", True) else None
-    contacts = list(activity.contacts.all())
-    return ("contact", contacts[0].id) if contacts else None
+    contact_ids = getattr(activity, "visible_contact_ids", None)
+    if contact_ids is None:
+        contact_ids = [c.id for c in activity.contacts.all()] if isinstance(activity, Event) else [activity.contact_id] if activity.contact_id else []
+    return ("contact", contact_ids[0]) if contact_ids else None
