@@ -82,7 +82,7 @@ def _journey_figure(points: list[dict]) -> dict:
                 "textposition": "top center",
                 "hovertext": [f"{EMOTICONS[p['emoticon']][1]}: {p['subject'] or p['kind']}" for p in points],
                 "hoverinfo": "text+x",
-                "line": {"shape": "spline", "color": "#1f5fbf"},
+                "line": {"shape": "linear", "color": "#1f5fbf"},  # a spline would overshoot the 1..5 scale
             }
         ],
         "layout": {
