@@ -322,3 +322,23 @@ def has_rows() -> bool:
     from crm.models import Organization
 
     return Organization.objects.exists()
+
+
+def kept_dataset_or_reset(db: str, dbname: str, wanted: dict) -> dict | None:
+    """The kept dataset's metadata when it is the one ``wanted`` describes;
+    otherwise None, with the benchmark's database emptied and migrated for
+    the caller to generate it. Call after setup_django."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    meta = read_dataset_meta()
+    if meta is not None and all(meta.get(k) == v for k, v in wanted.items()):
+        return meta
+    if meta is not None or has_rows():
+        console.print(f"kept dataset missing or different ({meta and {k: meta.get(k) for k in wanted}}; want {wanted}): rebuilding")
+        connection.close()
+        drop_database(db, dbname)
+        create_database(db, dbname)
+        call_command("migrate", verbosity=0, interactive=False)
+        read_dataset_meta()  # creates bench_meta again
+    return None

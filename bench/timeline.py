@@ -56,18 +56,8 @@ def main(argv=None) -> int:
     common.setup_django(db, DBNAME)
     from django.db import connection
 
-    meta = common.read_dataset_meta()
     wanted = {"version": DATASET_VERSION, "touchpoints": args.touchpoints}
-    if meta is None or any(meta.get(k) != v for k, v in wanted.items()):
-        if meta is not None or common.has_rows():
-            console.print("dataset missing or different: rebuilding")
-            connection.close()
-            common.drop_database(db, DBNAME)
-            common.create_database(db, DBNAME)
-            from django.core.management import call_command
-
-            call_command("migrate", verbosity=0, interactive=False)
-        meta = _generate(args.touchpoints)
+    meta = common.kept_dataset_or_reset(db, DBNAME, wanted) or _generate(args.touchpoints)
     version = common.db_version()
     console.rule(f"[bold]timeline[/] on {version}")
     console.print(

@@ -89,19 +89,8 @@ def main(argv=None) -> int:
     from touchpoints import demo
 
     seed = demo.DEFAULT_SEED if args.seed is None else args.seed
-    meta = common.read_dataset_meta()
     wanted = {"version": DATASET_VERSION, "scale": args.scale, "seed": seed, "anchor": demo.anchor_day().date().isoformat()}
-    if meta is None or any(meta.get(k) != v for k, v in wanted.items()):
-        if meta is not None or common.has_rows():
-            console.print(f"kept demo dataset missing or different ({_describe(meta)}; want {wanted}): rebuilding")
-            connection.close()
-            common.drop_database(db, DBNAME)
-            common.create_database(db, DBNAME)
-            from django.core.management import call_command
-
-            call_command("migrate", verbosity=0, interactive=False)
-            common.read_dataset_meta()  # creates bench_meta again
-        meta = _generate(seed, args.scale, wanted)
+    meta = common.kept_dataset_or_reset(db, DBNAME, wanted) or _generate(seed, args.scale, wanted)
 
     version = common.db_version()
     console.rule(f"[bold]ui[/] on {version}")
@@ -219,12 +208,6 @@ def main(argv=None) -> int:
 
 
 # --- dataset ---------------------------------------------------------------------------
-
-
-def _describe(meta: dict | None) -> str:
-    if meta is None:
-        return "no dataset"
-    return ", ".join(f"{k} {meta.get(k)}" for k in ("version", "scale", "seed", "anchor"))
 
 
 def _generate(seed: int, scale: float, wanted: dict) -> dict:
