@@ -16,38 +16,44 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,;\n]", value or "") if part.strip()]
 
 
-class OrganizationForm(ServiceForm):
+class RecordForm(ServiceForm):
+    """What every record's form has: who it is assigned to (and, for
+    contacts and deals, its organization). A field the user may not set
+    here is removed, so saving leaves it as it is: the organization of a
+    shared record whose organization they cannot see, the owner of a record
+    they may not reassign."""
+
+    field_map = {"organization_id": "organization", "owner_id": "owner"}
+
+    def __init__(self, *args, owner_choices: list[tuple[int, str]], organization_choices: list[tuple[int, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organization_choices is not None:
+            self.fields["organization"].choices = [("", "— none —"), *organization_choices]
+        # Optional: left out, a new record is the user's own and an edited one keeps its owner.
+        self.fields["owner"] = forms.TypedChoiceField(label="Assigned to", coerce=int, empty_value=None, required=False, choices=owner_choices, widget=QuickSelect)
+
+    def hide(self, name: str) -> None:
+        del self.fields[name]
+
+    def _with_links(self, data: dict) -> dict:
+        if "organization" in self.fields:
+            data["organization_id"] = self.cleaned_data.get("organization") or None
+        if self.cleaned_data.get("owner") is not None:
+            data["owner_id"] = self.cleaned_data["owner"]
+        return data
+
+
+class OrganizationForm(RecordForm):
     name = forms.CharField(max_length=200)
     website = forms.CharField(max_length=200, required=False)
     phone = forms.CharField(max_length=32, required=False)
     industry = forms.CharField(max_length=100, required=False)
 
     def data_for_service(self) -> dict:
-        return dict(self.cleaned_data)
+        return self._with_links({k: self.cleaned_data[k] for k in ("name", "website", "phone", "industry")})
 
 
-class _WithOrganization(ServiceForm):
-    field_map = {"organization_id": "organization"}
-
-    def __init__(self, *args, organization_choices: list[tuple[int, str]], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["organization"].choices = [("", "— none —"), *organization_choices]
-
-    def _organization_id(self) -> int | None:
-        value = self.cleaned_data.get("organization")
-        return int(value) if value else None
-
-    def _with_organization(self, data: dict) -> dict:
-        # No organization field (the record's organization is one the user
-        # may not see): leave it as it is rather than clear it.
-        return {**data, "organization_id": self._organization_id()} if "organization" in self.fields else data
-
-    def hide_organization(self) -> None:
-        del self.fields["organization"]
-
-
-class ContactForm(_WithOrganization):
-    field_map = {"organization_id": "organization"}
+class ContactForm(RecordForm):
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100)
     title = forms.CharField(max_length=100, required=False)
@@ -57,10 +63,10 @@ class ContactForm(_WithOrganization):
 
     def data_for_service(self) -> dict:
         data = {k: self.cleaned_data[k] for k in ("first_name", "last_name", "title")}
-        return self._with_organization({**data, "emails": _split(self.cleaned_data["emails"]), "phones": _split(self.cleaned_data["phones"])})
+        return self._with_links({**data, "emails": _split(self.cleaned_data["emails"]), "phones": _split(self.cleaned_data["phones"])})
 
 
-class DealForm(_WithOrganization):
+class DealForm(RecordForm):
     name = forms.CharField(max_length=200)
     organization = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, widget=QuickSelect)
     stage = forms.ChoiceField(choices=DealStage.choices)
@@ -68,7 +74,7 @@ class DealForm(_WithOrganization):
     expected_close_date = forms.DateField(required=False, widget=DateInput())
 
     def data_for_service(self) -> dict:
-        return self._with_organization({k: self.cleaned_data[k] for k in ("name", "stage", "amount", "expected_close_date")})
+        return self._with_links({k: self.cleaned_data[k] for k in ("name", "stage", "amount", "expected_close_date")})
 
 
 class DealContactForm(ServiceForm):

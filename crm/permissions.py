@@ -53,13 +53,18 @@ def check_can_reassign(actor: User, record) -> None:
         raise Forbidden(f"only the owner, an admin or a manager may reassign this {record._meta.verbose_name}")
 
 
-def assignable_owner_ids(actor: User, owner_ids: set[int]) -> set[int]:
-    """Which of ``owner_ids`` the actor may make owner of a record: anyone
-    active for admins and managers, themselves and teammates for reps."""
-    users = User.objects.filter(id__in=owner_ids, is_active=True)
+def assignable_users(actor: User) -> QuerySet:
+    """Whom the actor may make owner of a record: anyone active for admins
+    and managers, themselves and teammates for reps."""
+    users = User.objects.filter(is_active=True)
     if not actor.sees_everything:
         users = users.filter(Q(id=actor.id) | (Q(team_id=actor.team_id) if actor.team_id else Q(pk__in=[])))
-    return set(users.values_list("id", flat=True))
+    return users
+
+
+def assignable_owner_ids(actor: User, owner_ids: set[int]) -> set[int]:
+    """Which of ``owner_ids`` the actor may make owner of a record."""
+    return set(assignable_users(actor).filter(id__in=owner_ids).values_list("id", flat=True))
 
 
 def check_owner(actor: User, owner_id: int | None) -> int:

@@ -10,7 +10,7 @@ from django.db.models import BooleanField, Exists, F, OuterRef, Prefetch, Q, Que
 from accounts.models import User
 from config.pagination import Page, keyset_page, sorted_page
 from crm.models import Contact, ContactEmail, Deal, DealContact, Organization
-from crm.permissions import visible
+from crm.permissions import assignable_users, visible
 
 LIST_ORDER = ("-id",)
 # Columns a list may be sorted by (web UI): name, Last Contacted, and a few
@@ -205,3 +205,9 @@ def contact_choices(user: User, q: str | None, organization_id: int | None, limi
     else:
         return []
     return list(with_organization_visible(qs.select_related("organization"), user).order_by("last_name", "first_name", "id")[:limit])
+
+
+def owner_choices(user: User) -> list[tuple[int, str]]:
+    """(id, name) of everyone the user may assign a record to."""
+    users = assignable_users(user).order_by("first_name", "last_name", "username").only("id", "first_name", "last_name", "username")
+    return [(u.id, u.get_full_name() or u.username) for u in users]

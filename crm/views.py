@@ -20,6 +20,7 @@ from config.errors import Invalid
 from crm import queries, services
 from crm.forms import ContactForm, DealContactForm, DealForm, OrganizationForm
 from crm.models import DealStage
+from crm.permissions import can_delete
 from web.components import record_page_context
 from web.http import changed, get_record_or_404, report_form_errors
 
@@ -178,6 +179,10 @@ UPDATE = {"organization": services.do_update_organization, "contact": services.d
 
 
 def _initial(record_type: str, record) -> dict:
+    return {**_record_initial(record_type, record), "owner": record.owner_id}
+
+
+def _record_initial(record_type: str, record) -> dict:
     if record_type == "organization":
         return {f: getattr(record, f) for f in ("name", "website", "phone", "industry")}
     if record_type == "contact":
@@ -191,20 +196,21 @@ def _initial(record_type: str, record) -> dict:
 
 
 def _form(record_type: str, request, record=None, **kwargs):
-    cls = FORMS[record_type]
-    if record_type == "organization":
-        return cls(request.POST if request.method == "POST" else None, **kwargs)
-    choices = queries.organization_choices(request.user)
-    form = cls(request.POST if request.method == "POST" else None, organization_choices=choices, **kwargs)
-    if record is not None and record.organization_id and record.organization_id not in {value for value, _ in choices}:
-        # A shared contact or deal whose organization the user may not
-        # see: no picker (it would offer "none" and clear it on save).
-        form.hide_organization()
+    owners = queries.owner_choices(request.user)
+    organizations = queries.organization_choices(request.user) if record_type != "organization" else None
+    form = FORMS[record_type](request.POST if request.method == "POST" else None, owner_choices=owners, organization_choices=organizations, **kwargs)
+    if record is not None:
+        if organizations is not None and record.organization_id and record.organization_id not in {value for value, _ in organizations}:
+            # A shared contact or deal whose organization the user may not
+            # see: no picker (it would offer "none" and clear it on save).
+            form.hide("organization")
+        if not can_delete(request.user, record) or record.owner_id not in {value for value, _ in owners}:
+            form.hide("owner")  # only who may delete may reassign (crm.permissions.check_can_reassign)
     return form
 
 
 def _edit(request, record_type: str, record=None) -> HttpResponse:
-    initial = _initial(record_type, record) if record is not None else {}
+    initial = _initial(record_type, record) if record is not None else {"owner": request.user.id}
     if record is None and request.GET.get("organization", "").isdigit():
         initial["organization"] = int(request.GET["organization"])
     form = _form(record_type, request, record, initial=initial)

@@ -268,3 +268,28 @@ def test_a_forged_decimal_cursor_starts_the_list_over(as_alice, alice, world, va
     response = as_alice.get("/deals/", {"sort": "amount", "cursor": cursor})
     assert response.status_code == 200
     assert "Grasspods renewal" in text(response)
+
+
+def test_a_rep_can_assign_a_new_deal_to_a_teammate_but_not_to_an_outsider(as_alice, alice, bob, charlie, world):
+    form = text(as_alice.get("/deals/new"))
+    assert f'<option value="{bob.user.id}">bob</option>' in form and f'value="{charlie.user.id}"' not in form
+    assert f'<option value="{alice.user.id}" selected>alice</option>' in form  # the default: me
+    response = as_alice.post("/deals/new", {"name": "For Bob", "stage": "prospecting", "owner": bob.user.id})
+    assert response.status_code == 302
+    assert Deal.objects.get(name="For Bob").owner_id == bob.user.id
+    response = as_alice.post("/deals/new", {"name": "For Charlie", "stage": "prospecting", "owner": charlie.user.id})
+    assert response.status_code == 422
+    assert not Deal.objects.filter(name="For Charlie").exists()
+
+
+def test_only_who_may_reassign_gets_the_owner_field_and_editing_keeps_the_owner(as_alice, as_bob, alice, bob, world):
+    # Bob (teammate) may edit Alice's organization but not give it away (only owners, admins, managers may).
+    page = text(as_bob.get(record_path("organization", world["org"], "edit")))
+    assert 'name="owner"' not in page
+    assert as_bob.post(record_path("organization", world["org"], "edit"), {"name": "Grasspods Ltd"}).status_code == 302
+    org = Organization.objects.get(id=world["org"])
+    assert (org.name, org.owner_id) == ("Grasspods Ltd", alice.user.id)
+    # Alice may hand it to Bob.
+    assert 'name="owner"' in text(as_alice.get(record_path("organization", world["org"], "edit")))
+    as_alice.post(record_path("organization", world["org"], "edit"), {"name": "Grasspods Ltd", "owner": bob.user.id})
+    assert Organization.objects.get(id=world["org"]).owner_id == bob.user.id
