@@ -4,14 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
 from activities.models import OPEN_TASK_STATUSES, Event, EventStatus, Task, TaskStatus
 from activities.permissions import visible_events, visible_tasks
 from config.pagination import Page, keyset_page
-from crm.models import DealContact
+from crm.models import CLOSED_STAGES, Contact, Deal, DealContact, Organization
+from crm.permissions import visible
 
 LIST_ORDER = ("-id",)
 
@@ -154,9 +157,6 @@ def _mark_visible_records(user: User, activities: list) -> None:
     must not name or link what would be a 404. One query per record type
     for all the lists together (cheaper than an EXISTS per list: the
     dashboard's cost was the ORM compiling those)."""
-    from crm.models import Contact, Deal, Organization
-    from crm.permissions import visible
-
     def contact_ids(a) -> list[int]:
         return [c.id for c in a.contacts.all()] if isinstance(a, Event) else [a.contact_id] if a.contact_id else []
 
@@ -186,12 +186,6 @@ def my_actions(user: User, *, idle_days: int | None = None, now: datetime | None
     not idle. Contact, not any touchpoint: an internal note is not the
     customer hearing from us.
     """
-    from django.conf import settings
-    from django.db.models import F
-    from django.db.models.functions import Coalesce
-
-    from crm.models import CLOSED_STAGES, Deal
-
     now = now or timezone.now()
     today = user_today(user, now)
     idle_days = idle_days or settings.IDLE_DEAL_DAYS

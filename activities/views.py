@@ -2,8 +2,11 @@
 Actions dashboard."""
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import do_set_idle_deal_days
@@ -76,16 +79,11 @@ def idle_days(request):
     try:
         do_set_idle_deal_days(request.user, int(request.POST.get("idle_deal_days", "")))
     except (ValueError, Invalid):
-        from django.contrib import messages
-
         messages.error(request, "Idle after: enter a number of days between 1 and 365.")
     return redirect("dashboard")
 
 
 def _back(request) -> str:
     """Where a plain (non-htmx) form post returns: the page it came from."""
-    from django.urls import reverse
-    from django.utils.http import url_has_allowed_host_and_scheme
-
     target = request.POST.get("next") or ""
     return target if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) else reverse("dashboard")

@@ -252,10 +252,9 @@ def _link_counts(record_type: str) -> dict[int, int]:
 def _pick(user, record_type: str, counts: dict[int, int]) -> dict:
     """The record the user can see with the most timeline links, and one
     with the median count (among visible records that have any)."""
-    from crm.permissions import visible
-    from web.http import MODELS
+    from crm.permissions import MODEL_OF, visible
 
-    ids = set(visible(MODELS[record_type], user).values_list("id", flat=True))
+    ids = set(visible(MODEL_OF[record_type], user).values_list("id", flat=True))
     ranked = sorted(((counts.get(i, 0), i) for i in ids), reverse=True)
     busiest_links, busiest = ranked[0]
     with_links = [r for r in ranked if r[0] > 0] or ranked

@@ -15,6 +15,7 @@ from config.errors import Forbidden, Invalid, NotFound
 from crm.models import Contact, Deal, Organization, Share
 
 RECORD_TYPE_OF = {Organization: "organization", Contact: "contact", Deal: "deal"}
+MODEL_OF = {record_type: model for model, record_type in RECORD_TYPE_OF.items()}
 
 
 def owner_condition(user: User, owner_field: str = "owner") -> Q:

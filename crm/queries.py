@@ -176,6 +176,12 @@ def deal_contacts(user: User, deal: Deal) -> list[DealContact]:
     return list(deal.deal_contacts.filter(contact_id__in=contacts).select_related("contact").order_by("id")[:RELATED_LIMIT])
 
 
+def organization_hidden(user: User, record: Contact | Deal) -> bool:
+    """A contact or deal shared with someone whose organization was not:
+    pages show no organization rather than name one they may not open."""
+    return bool(record.organization_id) and not visible(Organization, user).filter(id=record.organization_id).exists()
+
+
 def organization_contacts(user: User, org: Organization) -> list[Contact]:
     return list(visible(Contact, user).filter(organization=org).order_by(F("last_contacted_on").desc(nulls_last=True), "-id")[:RELATED_LIMIT])
 

@@ -8,12 +8,12 @@ from crm.services, exactly as the REST API does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.errors import Invalid
@@ -23,9 +23,6 @@ from crm.models import DealStage
 from crm.permissions import can_delete
 from web.components import record_page_context
 from web.http import changed, get_record_or_404, report_form_errors
-
-PLURAL = {"organization": "organizations", "contact": "contacts", "deal": "deals"}
-
 
 @dataclass(frozen=True)
 class Column:
@@ -100,8 +97,6 @@ def _list(request: HttpRequest, record_type: str) -> HttpResponse:
 
 
 def _query(params: dict) -> str:
-    from urllib.parse import urlencode
-
     return "?" + urlencode({k: v for k, v in params.items() if v})
 
 
@@ -140,7 +135,7 @@ def organization_detail(request, record_id: int):
 def contact_detail(request, record_id: int):
     contact = get_record_or_404(request.user, "contact", record_id, related=("organization", "owner"))
     context = record_page_context(request, "contact", contact)
-    context |= {"deal_links": queries.contact_deals(request.user, contact), "hide_organization": _organization_hidden(request.user, contact)}
+    context |= {"deal_links": queries.contact_deals(request.user, contact), "hide_organization": queries.organization_hidden(request.user, contact)}
     return render(request, "crm/contact_detail.html", context)
 
 
@@ -150,17 +145,8 @@ def deal_detail(request, record_id: int):
     deal = get_record_or_404(request.user, "deal", record_id, related=("organization", "owner"))
     context = record_page_context(request, "deal", deal)
     context |= {"deal_contacts": queries.deal_contacts(request.user, deal), "contact_form": DealContactForm(auto_id="dc_%s")}
-    context["hide_organization"] = _organization_hidden(request.user, deal)
+    context["hide_organization"] = queries.organization_hidden(request.user, deal)
     return render(request, "crm/deal_detail.html", context)
-
-
-def _organization_hidden(user, record) -> bool:
-    """A contact or deal shared with someone whose organization was not:
-    the page shows no organization rather than name one they may not open."""
-    from crm.models import Organization
-    from crm.permissions import visible
-
-    return bool(record.organization_id) and not visible(Organization, user).filter(id=record.organization_id).exists()
 
 
 @login_required
@@ -222,7 +208,7 @@ def _edit(request, record_type: str, record=None) -> HttpResponse:
         if saved is not None:
             return redirect(f"{record_type}-detail", record_id=saved.id)
     status = 422 if request.method == "POST" else 200
-    context = {"nav": record_type, "record_type": record_type, "record": record, "form": form, "plural": PLURAL[record_type]}
+    context = {"nav": record_type, "record_type": record_type, "record": record, "form": form}
     return render(request, "crm/record_form.html", context, status=status)
 
 
@@ -298,6 +284,3 @@ def search(request):
         return render(request, "crm/_search_results.html", context)
     return render(request, "crm/search.html", context)
 
-
-def record_url(record_type: str, record_id: int) -> str:
-    return reverse(f"{record_type}-detail", kwargs={"record_id": record_id})

@@ -8,6 +8,8 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from config.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor, keyset_page
+from crm.models import Contact, Deal
+from crm.permissions import visible
 from touchpoints.bulk import datetime_converter
 from touchpoints.models import Touchpoint, TouchpointLink
 
@@ -105,9 +107,6 @@ def via_names(viewer, items: list[dict]) -> dict[str, dict[int, str]]:
     through ("via Carol Ng"): two queries per page, whatever its size.
     Only records the viewer may see are named: a shared organization's
     timeline must not reveal the contacts and deals that were not shared."""
-    from crm.models import Contact, Deal
-    from crm.permissions import visible
-
     contact_ids = {i["via_contact_id"] for i in items if i.get("via_contact_id")}
     deal_ids = {i["via_deal_id"] for i in items if i.get("via_deal_id")}
     contacts = (

@@ -3,7 +3,6 @@ actions that write to the log (log a call, add a note)."""
 from __future__ import annotations
 
 import plotly.io
-
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -12,6 +11,7 @@ from accounts.services import do_set_hidden_kinds
 from config.errors import Invalid
 from touchpoints import queries
 from touchpoints.forms import CallForm, NoteForm
+from touchpoints.rules import Kind
 from touchpoints.services import record_touchpoint
 from web.components import activity_context
 from web.http import get_record_or_404, quick_action
@@ -42,8 +42,6 @@ def activity_filter(request, record_type: str, record_id: int):
     so every record page opens with the same filter."""
     get_record_or_404(request.user, record_type, record_id)
     shown = set(request.POST.getlist("kinds"))
-    from touchpoints.rules import Kind
-
     do_set_hidden_kinds(request.user, [k for k in Kind.values if k not in shown])
     if not request.htmx:
         return redirect(f"{record_type}-detail", record_id=record_id)

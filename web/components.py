@@ -36,23 +36,15 @@ def preference(user: User) -> Preference:
     return user._touchpoints_preference
 
 
-def shown_kinds(user: User) -> list[str] | None:
-    """Kinds the user's Activity filter lets through; None when all are on
-    (no IN list: the plain index range scan)."""
-    hidden = set(preference(user).hidden_kinds)
-    if not hidden:
-        return None
-    return [k for k in Kind.values if k not in hidden]
-
-
 def activity_context(user: User, record_type: str, record_id: int, cursor: str | None = None) -> dict:
-    kinds = shown_kinds(user)
+    hidden = set(preference(user).hidden_kinds)
+    # All kinds on: no IN list, the plain index range scan.
+    kinds = [k for k in Kind.values if k not in hidden] if hidden else None
     if kinds == []:
         items, next_cursor = [], None
     else:
         page = touchpoint_queries.timeline(record_type, record_id, kinds=kinds, cursor=cursor, limit=settings.UI_PAGE_SIZE)
         items, next_cursor = page.items, page.next_cursor
-    hidden = set(preference(user).hidden_kinds)
     return {
         "record_type": record_type,
         "record_id": record_id,

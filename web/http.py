@@ -17,10 +17,8 @@ from django.views import defaults
 from django_htmx.http import HttpResponseClientRedirect
 
 from config.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from crm.models import Contact, Deal, Organization
-from crm.permissions import visible
+from crm.permissions import MODEL_OF, visible
 
-MODELS = {"organization": Organization, "contact": Contact, "deal": Deal}
 # Sent with every successful quick action: the page's summary, Activity,
 # Up Next and journey reload themselves on it (hx-trigger="... from:body").
 CHANGED_EVENT = "touchpoints-changed"
@@ -29,7 +27,7 @@ CHANGED_EVENT = "touchpoints-changed"
 def get_record_or_404(user, record_type: str, record_id: int, *, related: tuple[str, ...] = ()):
     """The record if the user may see it; an outsider gets a 404, never a
     403, so they cannot even learn that it exists (as the API does)."""
-    record = visible(MODELS[record_type], user).select_related(*related).filter(id=record_id).first()
+    record = visible(MODEL_OF[record_type], user).select_related(*related).filter(id=record_id).first()
     if record is None:
         raise Http404(f"{record_type} {record_id} not found")
     return record
