@@ -57,3 +57,11 @@ def sign_in(page, user, password: str = PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def wait_for_htmx(page) -> None:
+    """Until htmx has finished its requests, swaps and settling. New content
+    gets its htmx behaviour when it settles (~20 ms after the swap), so a
+    test that acts on swapped-in controls at machine speed waits for this;
+    a person never outruns it."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")

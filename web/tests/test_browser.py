@@ -7,7 +7,7 @@ from datetime import UTC, timedelta
 import pytest
 from django.utils import timezone
 
-from web.tests.browser import sign_in
+from web.tests.browser import sign_in, wait_for_htmx
 
 pytestmark = pytest.mark.slow
 
@@ -99,6 +99,7 @@ def test_quick_action_errors_show_under_the_field_and_store_nothing(page, alice,
     form.get_by_role("button", name="Log call").click()
     # htmx swaps the 422 answer in: the message sits under the field.
     page.locator("#call-form .errorlist").wait_for()
+    wait_for_htmx(page)  # the swapped-in form gets its htmx behaviour when it settles
     assert "This field is required." in page.locator("#call-form").inner_text()
     assert Touchpoint.objects.count() == 0
 
@@ -130,3 +131,37 @@ def test_dashboard_outcome_error_shows_and_a_corrected_submit_goes_through(page,
     page.locator("#completed-h").wait_for()
     page.wait_for_function(f"!document.querySelector('[data-testid=dash-event-{world['event']}]')")
     assert "Pricing review" in page.locator("section", has=page.locator("#completed-h")).inner_text()
+
+
+def test_kind_filter_works_from_the_keyboard(page, alice, deal_with_history):
+    sign_in(page, alice.user)
+    page.goto(f"/deals/{deal_with_history['deal']}/")
+    page.get_by_label("Email", exact=True).focus()
+    page.keyboard.press("Space")
+    page.wait_for_function("document.querySelectorAll('#activity li.tp[data-kind=email]').length === 0")
+    wait_for_htmx(page)
+    # The toggles are in the tab order: Event -> Phone call -> Email.
+    page.get_by_label("Event", exact=True).focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.value") == "email"
+    page.keyboard.press("Space")
+    page.wait_for_function("document.querySelectorAll('#activity li.tp[data-kind=email]').length > 0")
+
+
+@pytest.mark.parametrize("path", ["/", "/deals/", "/deals/{deal}/", "/contacts/{carol}/"])
+def test_pages_fit_a_phone_screen_without_sideways_scrolling(browser, live_server, alice, deal_with_history, path):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, base_url=live_server.url)
+    phone = context.new_page()
+    try:
+        sign_in(phone, alice.user)
+        phone.goto(path.format(**deal_with_history))
+        phone.wait_for_load_state("networkidle")
+        too_wide = phone.evaluate("[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391).map(e => e.tagName + '.' + e.className)")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, too_wide[:8]
+        # The record page stacks into one column: Up Next sits below the Activity, not beside it.
+        if path.startswith("/deals/{"):
+            activity, up_next = phone.locator("#activity").bounding_box(), phone.locator("#up-next").bounding_box()
+            assert up_next["y"] > activity["y"] and up_next["x"] < 50
+    finally:
+        context.close()
