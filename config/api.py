@@ -16,6 +16,7 @@ from activities.api import router as activities_router
 from config.auth import TokenAuth
 from config.errors import Invalid, ServiceError
 from crm.api import router as crm_router
+from emails.api import router as emails_router
 from touchpoints.api import router as touchpoints_router
 
 api = NinjaAPI(
@@ -29,6 +30,7 @@ api.add_router("/", accounts_router)
 api.add_router("/", crm_router)
 api.add_router("/", activities_router)
 api.add_router("/", touchpoints_router)
+api.add_router("/", emails_router)
 
 
 @api.exception_handler(Invalid)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "crm",
     "activities",
     "touchpoints",
+    "emails",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +166,39 @@ BATCH_MAX_ITEMS = 1000
 IDLE_DEAL_DAYS = envint("IDLE_DEAL_DAYS", 14, minimum=1)
 # Rows per page of the web UI's lists and Activity section.
 UI_PAGE_SIZE = envint("UI_PAGE_SIZE", 25, minimum=5)
+
+# --- Email channel ----------------------------------------------------------
+# Outgoing mail (sending from the CRM, campaigns) goes through this SMTP
+# server; Django's own EMAIL_* settings, read from the environment.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = envstr("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "touchpoints@localhost")
+# Where recipients' mail clients reach the open pixel and click redirects.
+PUBLIC_BASE_URL = envstr("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Keys for mailbox passwords at rest (Fernet, comma-separated, newest first
+# so old keys still decrypt during a rotation). Empty: derived from SECRET_KEY.
+CREDENTIALS_KEYS = [k.strip() for k in envstr("CREDENTIALS_KEYS", "").split(",") if k.strip()]
+# How often the worker syncs each mailbox, and how many messages a FETCH asks for.
+MAILBOX_SYNC_MINUTES = envint("MAILBOX_SYNC_MINUTES", 5, minimum=1)
+IMAP_FETCH_BATCH = envint("IMAP_FETCH_BATCH", 500, minimum=1)
+IMAP_TIMEOUT = envint("IMAP_TIMEOUT", 60, minimum=1)
+# The BCC/forward drop: an SMTP server on loopback (`touchpoints smtpdrop`).
+BCC_DROP_HOST = envstr("BCC_DROP_HOST", "127.0.0.1")
+BCC_DROP_PORT = envint("BCC_DROP_PORT", 2525, minimum=1)
+BCC_DROP_DOMAIN = envstr("BCC_DROP_DOMAIN", "drop.touchpoints.localhost")
+MAX_RAW_EMAIL_BYTES = envint("MAX_RAW_EMAIL_BYTES", 50 * 1024 * 1024, minimum=1024)
+# Attachments above this are recorded (name, size) but their bytes not kept.
+MAX_ATTACHMENT_BYTES = envint("MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024, minimum=0)
+MEDIA_ROOT = VAR_DIR / "media"
+SENTIMENT_SCORER = envstr("SENTIMENT_SCORER", "emails.sentiment.EmailScorer")
+SENDGRID_WEBHOOK_PUBLIC_KEY = envstr("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
+MAILGUN_WEBHOOK_SIGNING_KEY = envstr("MAILGUN_WEBHOOK_SIGNING_KEY", "")
 
 LOGGING = {
     "version": 1,

@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("activities.urls")),
     path("", include("crm.urls")),
     path("", include("touchpoints.urls")),
+    path("", include("emails.urls")),
 ]

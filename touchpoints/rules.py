@@ -14,7 +14,9 @@ Activity section (``SHOWN``)
     - "Emails that are sent to or received from a deal-related contact" ->
       emails and campaigns: sent, received; a bounced email was sent, and a
       rep wants to see that it bounced, so it shows (with its badge) but
-      does not count as contact.
+      does not count as contact. Automated mail (bounces, auto-replies,
+      mailing lists: emails.parsing.AUTOMATED_HEADER_RULES) is stored with
+      status ``automated``: shown with its badge, never contact.
     - "Messages sent ... via SMS are recorded ... along with the SMS status –
       Dispatched, Delivered, and Failed" -> sms: dispatched, delivered,
       failed, and received for inbound messages.
@@ -93,8 +95,9 @@ class Source(models.TextChoices):
     EVENT = "event"  # derived from an activities.Event marked held / not held
     IMPORT = "import"
     DEMO = "demo"
-    IMAP = "imap"
-    SMTP = "smtp"
+    IMAP = "imap"  # synced from a user's mailbox
+    BCC = "bcc"  # forwarded or BCC'd to a user's drop address
+    SMTP = "smtp"  # sent from the CRM
     TWILIO = "twilio"
     PLIVO = "plivo"
     PORTAL = "portal"
@@ -104,7 +107,7 @@ class Source(models.TextChoices):
 STATUSES: dict[str, tuple[str, ...]] = {
     Kind.EVENT: ("held", "not_held"),
     Kind.PHONE_CALL: ("completed", "hangup", "busy", "no_answer", "failed", "canceled", "queued", "ringing", "in_progress"),
-    Kind.EMAIL: ("sent", "received", "bounced", "queued", "draft", "failed"),
+    Kind.EMAIL: ("sent", "received", "bounced", "automated", "queued", "draft", "failed"),
     Kind.EMAIL_CAMPAIGN: ("sent", "bounced", "queued", "failed"),
     Kind.SMS: ("dispatched", "delivered", "failed", "received", "queued"),
     Kind.CHAT: ("sent", "received"),
@@ -118,7 +121,7 @@ STATUSES: dict[str, tuple[str, ...]] = {
 SHOWN: dict[str, frozenset[str]] = {
     Kind.EVENT: frozenset({"held", "not_held"}),
     Kind.PHONE_CALL: frozenset({"completed", "hangup"}),
-    Kind.EMAIL: frozenset({"sent", "received", "bounced"}),
+    Kind.EMAIL: frozenset({"sent", "received", "bounced", "automated"}),
     Kind.EMAIL_CAMPAIGN: frozenset({"sent", "bounced"}),
     Kind.SMS: frozenset({"dispatched", "delivered", "failed", "received"}),
     Kind.CHAT: frozenset(STATUSES[Kind.CHAT]),
