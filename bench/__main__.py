@@ -15,11 +15,14 @@ import sys
 from bench import common
 from bench.common import console
 
-BENCHMARKS = ("ingest", "timeline", "ui")
+DB_BENCHMARKS = ("ingest", "timeline", "ui", "email")
+# Benchmarks that touch no database run once, whatever --db says.
+NO_DATABASE = ("sentiment",)
+BENCHMARKS = (*DB_BENCHMARKS, *NO_DATABASE)
 # Options handed to the children: (flag, takes a value, benchmarks that have it, help).
 CHILD_OPTIONS = (
-    ("--profile", False, BENCHMARKS, "also break the API path down in-process (phases + cProfile); ui: cProfile of the pages over budget"),
-    ("--warmup", True, BENCHMARKS, "warm-up batches (ingest) or rounds (timeline, ui)"),
+    ("--profile", False, DB_BENCHMARKS, "also break the API path down in-process (phases + cProfile); ui: cProfile of the pages over budget"),
+    ("--warmup", True, ("ingest", "timeline", "ui"), "warm-up batches (ingest) or rounds (timeline, ui)"),
     ("--batches", True, ("ingest",), "ingest: measured batches of 1,000 (default 20)"),
     ("--orgs", True, ("ingest",), "ingest: organizations in the CRM (default 400)"),
     ("--requests", True, ("timeline", "ui"), "timeline: measured requests per endpoint (default 400); ui: per page (default 30)"),
@@ -27,6 +30,7 @@ CHILD_OPTIONS = (
     ("--touchpoints", True, ("timeline",), "timeline: dataset size (default 1,000,000; a different size rebuilds it)"),
     ("--scale", True, ("ui",), "ui: demo scale (default 1: 2,000 organizations, 200,000 touchpoints)"),
     ("--rebuild", False, ("timeline", "ui"), "timeline, ui: regenerate the kept dataset"),
+    ("--messages", True, ("email",), "email: messages in the synced mailbox (default 20,000)"),
 )
 
 
@@ -60,7 +64,7 @@ def main(argv=None) -> int:
     failures = []
     ran = []
     for name in names:
-        for db in dbs:
+        for db in ["none"] if name in NO_DATABASE else dbs:
             if db == "postgres" and not common.postgres_reachable():
                 console.print(f"[bold red]!!! SKIPPED {name} on PostgreSQL: nothing answers at {common.pg_url('postgres')} !!![/]")
                 failures.append((name, db, "postgres unreachable"))
@@ -90,6 +94,18 @@ def _summary_line(r: dict) -> str:
         return (
             f"ingest   {r['db_version']:<18} API {r['http_rate']:8,.0f} tp/s  raw {r['raw_rate']:8,.0f} tp/s  "
             f"ratio {r['ratio']:.2f}x (target >= {r['target']}x) {verdict}"
+        )
+    if r["benchmark"] == "sentiment":
+        plain, ours = r["results"][0], r["results"][-1]
+        return (
+            f"sentiment emails macro-F1 {ours['emails']['all']['macro_f1']:.3f} (plain VADER {plain['emails']['all']['macro_f1']:.3f}), "
+            f"held-out half {ours['emails']['holdout']['macro_f1']:.3f} ({plain['emails']['holdout']['macro_f1']:.3f}); "
+            f"UCI accuracy {ours['uci']['all']['accuracy']:.3f} ({plain['uci']['all']['accuracy']:.3f}) {verdict}"
+        )
+    if r["benchmark"] == "email":
+        return (
+            f"email    {r['db_version']:<18} first sync {r['messages']:,} msgs at {r['first_rate']:,.0f} msg/s (target >= {r['target_rate']}), "
+            f"peak RSS growth {r['rss_growth_mb']:.0f} MB; re-sync with nothing new {r['resync_s'] * 1000:.0f} ms (target < 1 s) {verdict}"
         )
     if r["benchmark"] == "ui":
         w = r["worst"]

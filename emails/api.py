@@ -124,12 +124,6 @@ def delete_rule(request, rule_id: RecordId):
     return Status(204, None)
 
 
-@router.get("/emails/{email_id}", response=responses({200: EmailOut}))
-def get_email(request, email_id: RecordId):
-    """One email with its participants, attachments and engagement totals."""
-    return queries.email_detail(request.auth, queries.get_email(request.auth, email_id))
-
-
 @router.get("/emails/threads/{thread_id}", response=responses({200: ThreadPage}))
 def get_thread(request, thread_id: RecordId, cursor: Cursor = None, limit: Limit = 50):
     """The emails of one conversation the caller may see, oldest first."""
@@ -324,3 +318,10 @@ def deal_journey(request, record_id: RecordId):
 @router.get("/organizations/{record_id}/emotional-journey", response=responses({200: list[JourneyPoint]}))
 def organization_journey(request, record_id: RecordId):
     return _journey(request, Organization, record_id)
+
+
+# Last: /emails/{email_id} would otherwise shadow /emails/send, /emails/unmatched...
+@router.get("/emails/{email_id}", response=responses({200: EmailOut}))
+def get_email(request, email_id: RecordId):
+    """One email with its participants, attachments and engagement totals."""
+    return queries.email_detail(request.auth, queries.get_email(request.auth, email_id))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -70,7 +71,11 @@ def sendgrid_events(request: HttpRequest) -> JsonResponse:
         return _error(503, "SENDGRID_WEBHOOK_PUBLIC_KEY is not configured")
     signature = request.headers.get(webhooks.SENDGRID_SIGNATURE_HEADER)
     timestamp = request.headers.get(webhooks.SENDGRID_TIMESTAMP_HEADER)
-    if not webhooks.verify_sendgrid(request.body, signature, timestamp, key):
+    try:
+        verified = webhooks.verify_sendgrid(request.body, signature, timestamp, key)
+    except ImproperlyConfigured as exc:
+        return _error(503, f"SENDGRID_WEBHOOK_PUBLIC_KEY is unusable: {exc}")
+    if not verified:
         return _error(401, "missing, stale or invalid SendGrid signature")
     try:
         events = webhooks.parse_sendgrid(request.body)

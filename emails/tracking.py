@@ -377,10 +377,12 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
         "applies_to": ["open"],
         "source": (
             "Gmail loads images through Google's image proxy: user agent '... (via ggpht.com GoogleImageProxy)', "
-            "from Google ranges such as 66.102.0.0/20 and 66.249.80.0/20. Gmail fetches when the message is "
-            "shown and then caches it, so these are often a person's first open: flagged so reports can show "
-            "them apart; disable with TRACKING_PROXY_RULES [{'name': 'google_image_proxy', 'enabled': False}]."
+            "from Google ranges such as 66.102.0.0/20 and 66.249.80.0/20. Gmail fetches when the person opens "
+            "the message (then caches it), so such an open is usually real: OFF by default, and a Gmail fetch "
+            "seconds after sending is still caught by open_too_soon. Turn it on with TRACKING_PROXY_RULES "
+            "[{'name': 'google_image_proxy', 'enabled': True}] to report every Gmail open apart."
         ),
+        "enabled": False,
         "when": {
             "or": [
                 {"attr": "user_agent", "op": "contains", "value": ["GoogleImageProxy", "ggpht.com"]},

@@ -453,13 +453,26 @@ namespace inbox {{
     def mailbox_path(self, user: str, folder: str) -> Path:
         """The folder's Maildir directory, as Dovecot itself resolves it."""
         self._require_running()
-        result = subprocess.run(
-            [self.doveadm, "-c", str(self.config_path), "mailbox", "path", "-u", user, folder],
-            capture_output=True, text=True,
-        )
-        if result.returncode != 0 or not result.stdout.strip():
-            raise RuntimeError(f"doveadm mailbox path {user} {folder!r} failed: {result.stderr.strip()}")
-        return Path(result.stdout.strip())
+        path = self._doveadm("mailbox", "path", "-u", user, folder).strip()
+        if not path:
+            raise RuntimeError(f"doveadm found no path for {user}'s {folder!r}")
+        return Path(path)
+
+    def kick(self, user: str) -> None:
+        """Disconnect all of the user's IMAP sessions, as a server restart would."""
+        self._doveadm("kick", user)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            # `doveadm who` prints a header line, then a line per connected user.
+            if not any(line.split()[:1] == [user] for line in self._doveadm("who", user).splitlines()):
+                break
+            time.sleep(0.02)
+
+    def _doveadm(self, *args: str) -> str:
+        result = subprocess.run([self.doveadm, "-c", str(self.config_path), *args], capture_output=True, text=True)
+        if result.returncode not in (0, 68):  # 68: nothing found (no session to kick)
+            raise RuntimeError(f"doveadm {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+        return result.stdout
 
     def status(self, user: str, folder: str) -> dict[bytes, int]:
         with self.client(user) as imap:
@@ -526,19 +539,21 @@ namespace inbox {{
         from UID 1, and modseqs start over), as after a server restore or migration.
 
         Dovecot keeps a Maildir folder's UIDVALIDITY and UIDs in its dovecot-uidlist and
-        indexes: deleting them makes it rebuild both from the message files. Close the
-        test's sessions on the folder first: an IMAP session that has it selected keeps
-        its old view until it reselects. Returns the new UIDVALIDITY.
+        indexes: deleting them makes it rebuild both from the message files. The user's
+        open IMAP sessions are disconnected first (``doveadm kick``; their next command
+        fails with a closed connection), because a session that had the folder selected
+        would otherwise hit Dovecot errors on its deleted index. Returns the new UIDVALIDITY.
         """
         before = self.status(user, folder)
+        self.kick(user)
         directory = self.mailbox_path(user, folder)
-        root = self.mailbox_path(user, "INBOX")
-        for path in list(directory.iterdir()) + list(root.iterdir()):
-            name = path.name
-            if (path.parent == directory and (name.startswith("dovecot-uidlist") or name.startswith("dovecot.index"))) \
-                    or (path.parent == root and name.startswith("dovecot.list.index")):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+        root = self.mailbox_path(user, "INBOX")  # the Maildir root, also INBOX's directory
+        doomed = [p for p in directory.iterdir() if p.name.startswith(("dovecot-uidlist", "dovecot.index"))]
+        # The mailbox list index caches every folder's UIDVALIDITY for STATUS; it is rebuilt.
+        doomed += [p for p in root.iterdir() if p.name.startswith("dovecot.list.index")]
+        for path in doomed:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
         with self.client(user) as imap:
             after = imap.select_folder(folder)
         if after[b"UIDVALIDITY"] == before[b"UIDVALIDITY"] or after[b"EXISTS"] != before[b"MESSAGES"]:

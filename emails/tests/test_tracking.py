@@ -243,8 +243,7 @@ def test_default_rules_are_valid_and_cite_a_source():
         ("17.120.3.9", CHROME, 5000.0, "Apple Mail Privacy Protection prefetch"),  # Apple's range, any UA
         ("::ffff:17.1.2.3", None, None, "Apple Mail Privacy Protection prefetch"),
         ("104.28.40.5", "Mozilla/5.0", 3600.0, "Apple Mail Privacy Protection prefetch"),  # bare MPP UA elsewhere
-        ("66.249.84.10", GMAIL_PROXY, 120.0, "Google image proxy"),
-        ("66.102.8.1", None, 9000.0, "Google image proxy"),
+        ("66.249.84.10", GMAIL_PROXY, 3.0, "Opened seconds after sending by a proxy"),
         (None, "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html", 50.0, "Yahoo Mail image proxy"),
         (RESIDENTIAL_IP, "Mozilla/5.0 (compatible; Barracuda Sentinel)", 200.0, "Email security scanner"),
         (RESIDENTIAL_IP, "python-requests/2.32.3", 900.0, "Bot or HTTP library"),
@@ -271,6 +270,14 @@ def test_people_are_not_flagged(ip, ua, seconds):
     assert classify_open(ip, ua, seconds) is None
 
 
+def test_gmail_proxy_opens_are_the_persons_unless_switched_on(settings):
+    # Gmail fetches through its proxy when the person opens the message.
+    assert classify_open("66.249.84.10", GMAIL_PROXY, 120.0) is None
+    settings.TRACKING_PROXY_RULES = [{"name": "google_image_proxy", "enabled": True}]
+    assert classify_open("66.249.84.10", GMAIL_PROXY, 120.0) == "Google image proxy"
+    assert classify_open("66.102.8.1", None, 9000.0) == "Google image proxy"
+
+
 def test_clicks_seconds_after_sending_are_scanners():
     assert classify_click(RESIDENTIAL_IP, CHROME, 2.5) == "Clicked seconds after sending (link scanner)"
     assert classify_click(RESIDENTIAL_IP, "Mimecast URL Protect", 500.0) == "Email security scanner"
@@ -282,7 +289,7 @@ def test_clicks_seconds_after_sending_are_scanners():
 
 def test_settings_can_switch_off_change_and_add_rules(settings):
     settings.TRACKING_PROXY_RULES = [
-        {"name": "google_image_proxy", "enabled": False},
+        {"name": "apple_mpp", "enabled": False},
         {"name": "open_too_soon", "when": {"attr": "seconds_since_sent", "op": "lt", "value": 60}},
         {
             "name": "corporate_gateway",
@@ -291,7 +298,7 @@ def test_settings_can_switch_off_change_and_add_rules(settings):
             "when": {"attr": "ip", "op": "in_network", "value": ["203.0.113.0/24"]},
         },
     ]
-    assert classify_open("66.249.84.10", GMAIL_PROXY, 120.0) is None
+    assert classify_open("17.58.101.4", CHROME, 5000.0) is None
     assert classify_open(RESIDENTIAL_IP, CHROME, 30.0) == "Opened seconds after sending by a proxy"
     assert classify_click("203.0.113.77", CHROME, 900.0) == "Our customer's mail gateway"
 
