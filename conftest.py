@@ -15,7 +15,7 @@ from django.test import Client
 from accounts.services import do_create_user, do_issue_token
 
 # Browser-test fixtures (live server + Debian's Chromium) for every app's tests.
-pytest_plugins = ["web.tests.browser"]
+pytest_plugins = ["web.tests.browser", "emails.tests.imapserver"]
 
 
 class Api:

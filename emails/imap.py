@@ -13,7 +13,7 @@ Per folder we keep (UIDVALIDITY, last UID, HIGHESTMODSEQ):
   rejected from its size alone without downloading it. ``last_uid`` is
   saved after each batch commits, so an interrupted sync resumes.
 - With CONDSTORE (RFC 7162), flag changes since the last HIGHESTMODSEQ are
-  fetched with CHANGEDSINCE and kept on the arrival rows.
+  found with SEARCH MODSEQ and kept on the arrival rows.
 """
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def _text(exc: Exception) -> str:
 def sent_folder_name(client: imapclient.IMAPClient, configured: str) -> str | None:
     if configured:
         return configured
-    found = client.find_special_folder(imapclient.SENT)
+    found = client.find_special_folder(imapclient.imapclient.SENT)
     if found:
         return found
     names = {name for _flags, _delim, name in client.list_folders()}
@@ -176,12 +176,12 @@ def sync_folder(client: imapclient.IMAPClient, mailbox: Mailbox, folder: Mailbox
     uidnext = int(info[b"UIDNEXT"]) if b"UIDNEXT" in info else None
     modseq = int(info[b"HIGHESTMODSEQ"]) if b"HIGHESTMODSEQ" in info else None
     if folder.uidvalidity != uidvalidity:
+        outcome = "synced" if folder.uidvalidity is None else "uidvalidity-reset"
         if folder.uidvalidity is not None:
             # Old UIDs mean nothing now; the mail itself stays stored.
             MailboxMessage.objects.filter(folder=folder).exclude(uidvalidity=uidvalidity).delete()
         folder.uidvalidity, folder.last_uid, folder.highest_modseq = uidvalidity, 0, None
         folder.save(update_fields=["uidvalidity", "last_uid", "highest_modseq"])
-        outcome = "uidvalidity-reset"
     elif uidnext is not None and uidnext <= folder.last_uid + 1 and (modseq is None or modseq == folder.highest_modseq):
         return "unchanged"
     else:
@@ -253,7 +253,9 @@ def _fetch(client: imapclient.IMAPClient, uids: list[int], folder: MailboxFolder
 
 
 def _flags(flags) -> str:
-    return " ".join(f.decode(errors="replace") if isinstance(f, bytes) else str(f) for f in flags)
+    # \Recent belongs to the IMAP session, not the message (RFC 9051 drops it).
+    names = (f.decode(errors="replace") if isinstance(f, bytes) else str(f) for f in flags)
+    return " ".join(n for n in names if n.lower() != "\\recent")
 
 
 def _reject_too_large(mailbox: Mailbox, folder: MailboxFolder, uidvalidity: int, uid: int, size: int) -> None:
@@ -271,7 +273,10 @@ def _reject_too_large(mailbox: Mailbox, folder: MailboxFolder, uidvalidity: int,
 
 
 def _sync_flags(client: imapclient.IMAPClient, folder: MailboxFolder, uidvalidity: int, since: int) -> None:
-    changed = client.fetch(f"1:{folder.last_uid}", ["FLAGS"], modifiers=[f"CHANGEDSINCE {since}"])
+    # SEARCH MODSEQ (RFC 7162 3.1.5) names the messages changed since; their
+    # FLAGS follow in one FETCH of just those UIDs.
+    uids = client.search(["UID", f"1:{folder.last_uid}", "MODSEQ", str(since + 1)])
+    changed = client.fetch(uids, ["FLAGS"]) if uids else {}
     for uid, item in changed.items():
         MailboxMessage.objects.filter(folder=folder, uidvalidity=uidvalidity, uid=uid).update(
             flags=_flags(item.get(b"FLAGS", ()))[:255]

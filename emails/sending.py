@@ -152,15 +152,21 @@ def do_send_email(actor: User, out: Outgoing) -> SendResult:
     out = check_outgoing(actor, out)
     name, address = sender_of(actor)
     contacts = contacts_by_address(set(out.to) | set(out.cc) | set(out.bcc))
-    first = contacts.get((list(out.to) + list(out.cc) + list(out.bcc))[0])
-    subject = merge.render(out.subject, merge.values_for(first, "", actor), html=False)
+    # The stored copy (touchpoint subject/summary, email body) is the first recipient's.
+    first_address = (list(out.to) + list(out.cc) + list(out.bcc))[0]
+    first_values = merge.values_for(contacts.get(first_address), first_address, actor)
+    subject = merge.render(out.subject, first_values, html=False)
     body_html = out.body_html or text_to_html(out.body_text)
     with transaction.atomic():
         email = _record_outgoing(
             actor,
             kind=Kind.EMAIL,
             subject=subject,
-            body_text=out.body_text or get_text(merge.render(body_html, merge.values_for(first, "", actor), html=True)),
+            body_text=(
+                merge.render(out.body_text, first_values, html=False)
+                if out.body_text
+                else get_text(merge.render(body_html, first_values, html=True))
+            ),
             sender=(name, address),
             recipients=[("to", a) for a in out.to] + [("cc", a) for a in out.cc] + [("bcc", a) for a in out.bcc],
             contacts=contacts,

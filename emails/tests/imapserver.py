@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import grp
 import itertools
 import os
@@ -159,15 +160,15 @@ def _maildir_info(flags: Iterable[bytes | str]) -> str:
     return "".join(sorted(set(chars)))
 
 
-def _set_pdeathsig() -> None:
-    """In the child before exec: Linux sends it SIGTERM when the test process dies, so a
-    killed test run leaves no Dovecot behind."""
+def _pdeathsig_preexec():
+    """A function for Popen's preexec_fn: Linux then sends the child SIGTERM when the test
+    process dies, so a killed test run leaves no Dovecot behind. libc is loaded here, in
+    the parent: the child between fork and exec must not import or take locks."""
     try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort only
-        pass
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class DovecotServer:
@@ -240,7 +241,7 @@ class DovecotServer:
                 self._proc = subprocess.Popen(
                     [self.binary, "-F", "-c", str(self.config_path)],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True, preexec_fn=_set_pdeathsig,
+                    start_new_session=True, preexec_fn=_pdeathsig_preexec(),
                 )
             finally:
                 out.close()
