@@ -21,8 +21,16 @@ from crm import queries, services
 from crm.forms import ContactForm, DealContactForm, DealForm, OrganizationForm
 from crm.models import DealStage
 from crm.permissions import can_delete
+from emails.queries import timeline_engagement
 from web.components import record_page_context
 from web.http import changed, get_record_or_404, report_form_errors
+
+
+def _record_context(request: HttpRequest, record_type: str, record) -> dict:
+    context = record_page_context(request, record_type, record)
+    context["activity"]["engagement"] = timeline_engagement(context["activity"]["items"])  # emails' opens/clicks: one query
+    return context
+
 
 @dataclass(frozen=True)
 class Column:
@@ -125,7 +133,7 @@ def deal_list(request):
 @require_GET
 def organization_detail(request, record_id: int):
     org = get_record_or_404(request.user, "organization", record_id, related=("owner",))
-    context = record_page_context(request, "organization", org)
+    context = _record_context(request, "organization", org)
     context |= {"contacts": queries.organization_contacts(request.user, org), "deals": queries.organization_deals(request.user, org)}
     return render(request, "crm/organization_detail.html", context)
 
@@ -134,7 +142,7 @@ def organization_detail(request, record_id: int):
 @require_GET
 def contact_detail(request, record_id: int):
     contact = get_record_or_404(request.user, "contact", record_id, related=("organization", "owner"))
-    context = record_page_context(request, "contact", contact)
+    context = _record_context(request, "contact", contact)
     context |= {"deal_links": queries.contact_deals(request.user, contact), "hide_organization": queries.organization_hidden(request.user, contact)}
     return render(request, "crm/contact_detail.html", context)
 
@@ -143,7 +151,7 @@ def contact_detail(request, record_id: int):
 @require_GET
 def deal_detail(request, record_id: int):
     deal = get_record_or_404(request.user, "deal", record_id, related=("organization", "owner"))
-    context = record_page_context(request, "deal", deal)
+    context = _record_context(request, "deal", deal)
     context |= {"deal_contacts": queries.deal_contacts(request.user, deal), "contact_form": DealContactForm(auto_id="dc_%s")}
     context["hide_organization"] = queries.organization_hidden(request.user, deal)
     return render(request, "crm/deal_detail.html", context)

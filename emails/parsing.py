@@ -130,11 +130,27 @@ def parse(raw: bytes) -> ParsedEmail | Rejected:
 # --- headers ------------------------------------------------------------------
 
 
+def clean(text: str) -> str:
+    """Text every database stores: no NUL (PostgreSQL refuses it) and no
+    lone surrogates (the parser's stand-ins for undeclared 8-bit header
+    bytes, read back here as UTF-8, else as Windows-1252)."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("cp1252", "replace").encode("utf-8", "replace").decode("utf-8")
+
+
 def _header_text(msg: Message, name: str) -> str:
     """The header's decoded text; never raises."""
     try:
         value = msg.get(name)
-        return "" if value is None else " ".join(str(value).split())
+        return "" if value is None else clean(" ".join(str(value).split()))
     except Exception:
         raw = msg.get_all(name, failobj=[None])[0] if hasattr(msg, "get_all") else None
         return _decode_raw(raw)
@@ -144,9 +160,9 @@ def _decode_raw(raw) -> str:
     if raw is None:
         return ""
     try:
-        return " ".join(str(make_header(decode_header(str(raw)))).split())
+        return clean(" ".join(str(make_header(decode_header(str(raw)))).split()))
     except Exception:
-        return " ".join(str(raw).split())
+        return clean(" ".join(str(raw).split()))
 
 
 def _raw_values(msg: Message, name: str) -> list[str]:
@@ -169,7 +185,7 @@ def _addresses(msg: Message, name: str) -> list[Address]:
     except Exception:
         return out
     for display, addr in pairs:
-        addr = addr.strip().strip("<>").lower()
+        addr = clean(addr).strip().strip("<>").lower()
         if "@" not in addr or " " in addr or len(addr) > 254 or addr in seen:
             continue
         seen.add(addr)
@@ -182,7 +198,7 @@ def _first(items):
 
 
 def _message_ids(text: str) -> list[str]:
-    return [m[:MAX_ID_LENGTH] for m in MSGID_RE.findall(text or "")]
+    return [clean(m)[:MAX_ID_LENGTH] for m in MSGID_RE.findall(text or "")]
 
 
 def _message_id(msg: Message, raw: bytes) -> str:
@@ -263,7 +279,7 @@ def _body(msg: Message) -> tuple[str, bool, list[Attachment], list[str]]:
             text = re.sub(r"<[^>]+>", " ", "\n".join(html))
     else:
         text = ""
-    text = text.replace("\r\n", "\n").replace("\x00", "")
+    text = clean(text.replace("\r\n", "\n"))
     return text.strip(), bool(html), attachments, defects
 
 

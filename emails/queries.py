@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from accounts.models import User
 from config.errors import NotFound
 from config.pagination import Page, decode_cursor, encode_cursor, keyset_page
-from emails.models import Document, EmailMessage, EmailParticipant, Engagement, EngagementKind, Mailbox, Rejection
+from crm.models import Contact, ContactEmail, DealContact
+from crm.permissions import visible
+from crm.queries import name_match
+from emails.models import Campaign, Document, EmailMessage, EmailParticipant, EmailTemplate, Engagement, EngagementKind, Mailbox, Rejection
 from touchpoints.services import visible_touchpoints
 
 
@@ -200,3 +203,88 @@ def visible_document(viewer: User, document_id: int) -> Document:
         raise NotFound(f"document {document_id} not found")
     return doc
 
+
+
+# --- web pages (emails.views) -------------------------------------------------------------
+
+EMAIL_KINDS = ("email", "email_campaign")
+
+
+def timeline_engagement(items: list[dict]) -> dict[int, dict[str, int]]:
+    """Engagement totals of the emails on one Activity page (timeline dicts):
+    one query for the page, none when it shows no email."""
+    return engagement_counts([item["id"] for item in items if item["kind"] in EMAIL_KINDS])
+
+
+def recipient_choices(viewer: User, record_type: str, record_id: int, limit: int = 100) -> list[tuple[str, str]]:
+    """(address, "Name <address>") of the record's contacts the viewer may see,
+    for the composer on an organization or deal page (a contact's first
+    address first)."""
+    contacts = visible(Contact, viewer)
+    if record_type == "organization":
+        contacts = contacts.filter(organization_id=record_id)
+    elif record_type == "deal":
+        contacts = contacts.filter(id__in=DealContact.objects.filter(deal_id=record_id).values("contact_id"))
+    else:
+        contacts = contacts.filter(id=record_id)
+    rows = (
+        ContactEmail.objects.filter(contact__in=contacts.values("id"))
+        .select_related("contact")
+        .order_by("contact__last_name", "contact__first_name", "contact_id", "position", "id")[:limit]
+    )
+    return [(row.email, f"{row.contact.full_name} <{row.email}>") for row in rows]
+
+
+def template_choices(limit: int = 200) -> list[tuple[int, str]]:
+    """Email templates are shared by the team (as the API lists them)."""
+    return list(EmailTemplate.objects.order_by("name", "id").values_list("id", "name")[:limit])
+
+
+def get_template(template_id: int) -> EmailTemplate:
+    template = EmailTemplate.objects.filter(id=template_id).first()
+    if template is None:
+        raise NotFound(f"template {template_id} not found")
+    return template
+
+
+def campaign_contacts(viewer: User, contact_ids: list[int], limit: int = 5000) -> list[Contact]:
+    """The visible contacts among ``contact_ids`` with their addresses, by name."""
+    if not contact_ids:
+        return []
+    qs = visible(Contact, viewer).filter(id__in=contact_ids).prefetch_related("emails")
+    return list(qs.order_by("last_name", "first_name", "id")[:limit])
+
+
+def contact_search(viewer: User, q: str, limit: int = 20) -> list[Contact]:
+    """Visible contacts whose name holds every word of ``q`` or whose
+    address contains it, with their addresses (the campaign composer)."""
+    q = q.strip()[:100]
+    if len(q) < 2:
+        return []
+    match = name_match(q) | Q(id__in=ContactEmail.objects.filter(email__icontains=q.lower()).values("contact_id"))
+    return list(visible(Contact, viewer).filter(match).prefetch_related("emails").order_by("last_name", "first_name", "id")[:limit])
+
+
+def contact_names(viewer: User, contact_ids) -> dict[int, str]:
+    """Names of the visible contacts among ``contact_ids`` (nothing about the others)."""
+    ids = [i for i in contact_ids if i]
+    if not ids:
+        return {}
+    return {c.id: c.full_name for c in visible(Contact, viewer).filter(id__in=ids).only("id", "first_name", "last_name")}
+
+
+def get_campaign(viewer: User, campaign_id: int) -> Campaign:
+    """A campaign, to its owner, a manager or an admin (as the API's GET)."""
+    campaign = Campaign.objects.filter(id=campaign_id).first()
+    if campaign is None or not (viewer.sees_everything or campaign.owner_id == viewer.id):
+        raise NotFound(f"campaign {campaign_id} not found")
+    return campaign
+
+
+def campaigns_of(viewer: User, limit: int = 10) -> list[Campaign]:
+    return list(Campaign.objects.filter(owner=viewer).order_by("-id")[:limit])
+
+
+def rejections_by_mailbox(mailboxes: list[Mailbox], limit: int = 10) -> dict[int, list[Rejection]]:
+    """recent_rejections for each of a user's (few) mailboxes."""
+    return {m.id: recent_rejections(m, limit) for m in mailboxes}

@@ -109,7 +109,7 @@ def check_outgoing(actor: User, out: Outgoing) -> Outgoing:
             except Invalid as exc:
                 errors.extend(exc.errors)
         lists[name] = list(dict.fromkeys(normalized))
-    if not any(lists.values()):
+    if not (out.to or out.cc or out.bcc):  # given but invalid is reported above, once
         errors.append(error(("to",), "at least one recipient (to, cc or bcc) is required"))
     if not out.subject.strip():
         errors.append(error(("subject",), "must not be empty"))

@@ -24,7 +24,7 @@ from email.parser import BytesParser
 from aiosmtpd.controller import Controller
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connections
 
 from emails.ingest import Arrival, do_ingest
 from emails.services import user_for_drop_address
@@ -52,23 +52,31 @@ def unwrap_forward(raw: bytes, forwarder_addresses: set[str]) -> bytes:
         return raw
 
 
+def _own_connection(fn):
+    """Run ``fn`` in an executor thread with its own database connection,
+    closed afterwards (a thread's connection outlives its work otherwise)."""
+
+    def run(*args):
+        try:
+            return fn(*args)
+        finally:
+            connections.close_all()
+
+    return sync_to_async(run, thread_sensitive=False)
+
+
 def _ingest_for(address: str, raw: bytes) -> str:
-    """Store ``raw`` for the owner of drop ``address``; runs in a worker
-    thread (the ORM is synchronous)."""
-    close_old_connections()
-    try:
-        user = user_for_drop_address(address)
-        if user is None:
-            return "550 5.1.1 unknown drop address"
-        (outcome,) = do_ingest(user, [Arrival(raw=unwrap_forward(raw, {user.email.lower()} if user.email else set()))], source=Source.BCC)
-        return f"250 2.0.0 {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else "")
-    finally:
-        close_old_connections()
+    """Store ``raw`` for the owner of drop ``address``."""
+    user = user_for_drop_address(address)
+    if user is None:
+        return "550 5.1.1 unknown drop address"
+    (outcome,) = do_ingest(user, [Arrival(raw=unwrap_forward(raw, {user.email.lower()} if user.email else set()))], source=Source.BCC)
+    return f"250 2.0.0 {outcome.status}" + (f" ({outcome.reason})" if outcome.reason else "")
 
 
 class DropHandler:
     async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options):
-        user = await sync_to_async(user_for_drop_address, thread_sensitive=False)(address)
+        user = await _own_connection(user_for_drop_address)(address)
         if user is None:
             return "550 5.1.1 no such drop address"
         envelope.rcpt_tos.append(address)
@@ -84,7 +92,7 @@ class DropHandler:
         # could not parse is kept as a Rejection with its reason, like the
         # IMAP sync does, instead of bouncing back to a user who BCC'd us.
         for address in envelope.rcpt_tos:
-            await sync_to_async(_ingest_for, thread_sensitive=False)(address, raw)
+            await _own_connection(_ingest_for)(address, raw)
         return "250 2.0.0 stored"
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from emails import hooks
+from emails import hooks, views
 
 urlpatterns = [
     # Tracking: called by recipients' mail clients, authenticated by signed tokens.
@@ -9,4 +9,17 @@ urlpatterns = [
     # Provider event webhooks: authenticated by the providers' signatures.
     path("hooks/sendgrid/events", hooks.sendgrid_events, name="sendgrid-events"),
     path("hooks/mailgun/events", hooks.mailgun_events, name="mailgun-events"),
+    # Pages (signed-in users).
+    path("settings/mailboxes/", views.mailbox_settings, name="mailbox-settings"),
+    path("settings/mailboxes/test", views.mailbox_test_new, name="mailbox-test-new"),
+    path("settings/mailboxes/<int:mailbox_id>/edit", views.mailbox_edit, name="mailbox-edit"),
+    path("settings/mailboxes/<int:mailbox_id>/test", views.mailbox_test, name="mailbox-test"),
+    path("settings/mailboxes/<int:mailbox_id>/sync", views.mailbox_sync, name="mailbox-sync"),
+    path("settings/mailboxes/<int:mailbox_id>/delete", views.mailbox_delete, name="mailbox-delete"),
+    path("<rt:record_type>/<int:record_id>/email", views.compose, name="compose-email"),
+    path("email-templates/fill", views.template_fill, name="email-template-fill"),
+    path("campaigns/new", views.campaign_new, name="campaign-new"),
+    path("campaigns/recipients", views.campaign_recipients, name="campaign-recipients"),
+    path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
+    path("engagements/", views.engagements, name="engagements"),
 ]

@@ -57,6 +57,13 @@ CONFIG = schemathesis.Config.from_dict(
     }
 )
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application, config=CONFIG)
+
+
+@schemathesis.serializer("message/rfc822")
+def _raw_email(ctx, value):
+    """POST /emails/raw takes one message's bytes (emails.api.RAW_BODY)."""
+    return {"data": value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")}
+
 BATCH = "POST /api/v1/touchpoints/batch"
 
 # The rows generated path ids are remapped to (filled by the ``seeded`` fixture).

@@ -52,11 +52,11 @@ class Received:
 
     def html(self) -> str | None:
         part = self.message.get_body(preferencelist=("html",))
-        return part.get_content() if part is not None else None
+        return part.get_content().replace("\r\n", "\n") if part is not None else None
 
     def text(self) -> str | None:
         part = self.message.get_body(preferencelist=("plain",))
-        return part.get_content() if part is not None else None
+        return part.get_content().replace("\r\n", "\n") if part is not None else None
 
     def images(self) -> list[str]:
         """Every ``<img src>`` of the HTML part, entity-decoded."""
