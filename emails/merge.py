@@ -15,6 +15,10 @@ from django.utils.html import escape
 from config.errors import Invalid
 
 FIELD = re.compile(r"{{\s*([a-z_]+)\s*}}")
+# Anything that looks like a merge field, to reject what FIELD would not fill
+# ({{ First_Name }}, {{ first-name }}, {{ name|upper }}) instead of sending it
+# to customers as literal text.
+ANY_FIELD = re.compile(r"{{(.*?)}}", re.S)
 FIELDS = {
     "first_name": "the contact's first name",
     "last_name": "the contact's last name",
@@ -28,7 +32,7 @@ FIELDS = {
 
 
 def check_fields(text: str, loc: str) -> None:
-    unknown = sorted({m for m in FIELD.findall(text) if m not in FIELDS})
+    unknown = sorted({m.strip() for m in ANY_FIELD.findall(text) if m.strip() not in FIELDS})
     if unknown:
         raise Invalid.field(loc, f"unknown merge field(s): {', '.join(unknown)}; known: {', '.join(FIELDS)}")
 
@@ -38,14 +42,11 @@ def render(text: str, values: dict[str, str], *, html: bool) -> str:
     return FIELD.sub(lambda m: quote(values.get(m.group(1), "")), text)
 
 
-def values_for(contact, address: str, sender) -> dict[str, str]:
-    """Merge values for one recipient; a recipient who is not a contact
-    gets blanks for the contact fields (and "there" is up to the writer)."""
-    values = {
-        "email": address,
-        "sender_name": (sender.get_full_name() or sender.username) if sender else "",
-        "sender_email": getattr(sender, "email", "") or "",
-    }
+def values_for(contact, address: str, sender: tuple[str, str]) -> dict[str, str]:
+    """Merge values for one recipient; a recipient who is not a contact (or
+    is one the sender may not see) gets blanks for the contact fields.
+    ``sender`` is the (name, address) the mail goes out as."""
+    values = {"email": address, "sender_name": sender[0], "sender_email": sender[1]}
     if contact is not None:
         values.update(
             first_name=contact.first_name,

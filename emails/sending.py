@@ -150,11 +150,16 @@ def contacts_by_address(addresses: set[str]) -> dict[str, Contact]:
 
 def do_send_email(actor: User, out: Outgoing) -> SendResult:
     out = check_outgoing(actor, out)
-    name, address = sender_of(actor)
+    sender = sender_of(actor)
     contacts = contacts_by_address(set(out.to) | set(out.cc) | set(out.bcc))
+    # Every matched contact is linked (like received mail), but merge fields
+    # are filled only from contacts the sender may see: a merge must not
+    # copy another team's contact details into mail the sender can read.
+    seen = set(visible(Contact, actor).filter(id__in=[c.id for c in contacts.values()]).values_list("id", flat=True))
+    merge_contacts = {a: c for a, c in contacts.items() if c.id in seen}
     # The stored copy (touchpoint subject/summary, email body) is the first recipient's.
     first_address = (list(out.to) + list(out.cc) + list(out.bcc))[0]
-    first_values = merge.values_for(contacts.get(first_address), first_address, actor)
+    first_values = merge.values_for(merge_contacts.get(first_address), first_address, sender)
     subject = merge.render(out.subject, first_values, html=False)
     body_html = out.body_html or text_to_html(out.body_text)
     with transaction.atomic():
@@ -167,13 +172,14 @@ def do_send_email(actor: User, out: Outgoing) -> SendResult:
                 if out.body_text
                 else get_text(merge.render(body_html, first_values, html=True))
             ),
-            sender=(name, address),
+            sender=sender,
             recipients=[("to", a) for a in out.to] + [("cc", a) for a in out.cc] + [("bcc", a) for a in out.bcc],
             contacts=contacts,
             extra_links={"contact_ids": out.contact_ids, "organization_ids": out.organization_ids, "deal_ids": out.deal_ids},
         )
+        _score_after_commit([email.id])
     template = _Template(out.subject, body_html, out.body_text)
-    accepted, refused = _deliver([email], template, actor, contacts)
+    accepted, refused = _deliver([email], template, sender, merge_contacts)
     status = "sent" if accepted else "failed"
     update_touchpoint(None, email.touchpoint_id, {"status": status}, checked=True)
     result = SendResult(email.touchpoint_id, email.id, email.message_id, status, accepted, refused)
@@ -250,9 +256,10 @@ class _Copy(EmailMultiAlternatives):
         return [self.envelope_to]
 
 
-def _deliver(emails: list[EmailMessage], template: _Template, actor, contacts: dict[str, Contact]):
-    """Send every recipient copy of ``emails`` over one SMTP connection.
-    Returns (accepted addresses, {refused address: reason})."""
+def _deliver(emails: list[EmailMessage], template: _Template, sender_values: tuple[str, str], contacts: dict[str, Contact]):
+    """Send every recipient copy of ``emails`` over one SMTP connection;
+    ``contacts`` are the ones whose fields may fill merge fields. Returns
+    (accepted addresses, {refused address: reason})."""
     accepted: list[str] = []
     refused: dict[str, str] = {}
     connection = get_connection(fail_silently=False)
@@ -273,7 +280,7 @@ def _deliver(emails: list[EmailMessage], template: _Template, actor, contacts: d
             for p in participants:
                 if p.role == "from":
                     continue
-                copy = _copy_for(email, p, sender, visible_to, visible_cc, template, actor, contacts)
+                copy = _copy_for(email, p, sender, visible_to, visible_cc, template, sender_values, contacts)
                 try:
                     connection.send_messages([copy])
                     accepted.append(p.address)
@@ -284,8 +291,8 @@ def _deliver(emails: list[EmailMessage], template: _Template, actor, contacts: d
     return accepted, refused
 
 
-def _copy_for(email, participant, sender, visible_to, visible_cc, template: _Template, actor, contacts) -> _Copy:
-    values = merge.values_for(contacts.get(participant.address) or participant.contact, participant.address, actor)
+def _copy_for(email, participant, sender, visible_to, visible_cc, template: _Template, sender_values, contacts) -> _Copy:
+    values = merge.values_for(contacts.get(participant.address), participant.address, sender_values)
     html = merge.render(template.body_html, values, html=True)
     text = merge.render(template.body_text, values, html=False) if template.body_text else get_text(html)
     html = tracking.instrument_for_recipient(html, participant.id, settings.PUBLIC_BASE_URL)
@@ -298,6 +305,7 @@ def _copy_for(email, participant, sender, visible_to, visible_cc, template: _Tem
         to=visible_to,
         cc=visible_cc,
         headers={
+            **({} if visible_to or visible_cc else {"To": "undisclosed-recipients:;"}),  # Bcc only (RFC 5322 3.6.3)
             "Message-ID": f"<{email.message_id}>",
             # Echoed back on the providers' event webhooks (emails.engagement.find_recipient).
             "X-SMTPAPI": json.dumps({"unique_args": {RECIPIENT_ARG: token}}),
@@ -346,13 +354,13 @@ def do_create_campaign(actor: User, *, name: str, subject: str, body_html: str, 
     skipped = [{"contact_id": cid, "reason": "no email address"} for cid in dict.fromkeys(contact_ids) if cid not in primary]
     with transaction.atomic():
         campaign = Campaign.objects.create(name=name, subject=subject, body_html=body_html, owner=actor)
-        queued = 0
+        email_ids = []
         for cid in dict.fromkeys(contact_ids):
             if cid not in primary:
                 continue
             contact, address = found[cid], primary[cid]
-            values = merge.values_for(contact, address, actor)
-            _record_outgoing(
+            values = merge.values_for(contact, address, sender)
+            email = _record_outgoing(
                 actor,
                 kind=Kind.EMAIL_CAMPAIGN,
                 subject=merge.render(subject, values, html=False),
@@ -362,12 +370,20 @@ def do_create_campaign(actor: User, *, name: str, subject: str, body_html: str, 
                 contacts={address: contact},
                 campaign=campaign,
             )
-            queued += 1
-        Campaign.objects.filter(id=campaign.id).update(recipients=queued)
+            email_ids.append(email.id)
+        Campaign.objects.filter(id=campaign.id).update(recipients=len(email_ids))
         from emails.tasks import send_campaign
 
         transaction.on_commit(lambda: send_campaign(campaign.id))
-    return CampaignResult(campaign.id, queued, skipped)
+        _score_after_commit(email_ids)
+    return CampaignResult(campaign.id, len(email_ids), skipped)
+
+
+def _score_after_commit(email_ids: list[int]) -> None:
+    """Sent mail gets its emoticon too, by the same background job as received mail."""
+    from emails.tasks import score_emails
+
+    transaction.on_commit(lambda: score_emails(email_ids))
 
 
 def do_send_campaign(campaign_id: int) -> None:
@@ -377,9 +393,12 @@ def do_send_campaign(campaign_id: int) -> None:
     queued = list(
         EmailMessage.objects.filter(campaign=campaign, touchpoint__status="queued").prefetch_related("participants__contact__organization")
     )
+    sender = sender_of(campaign.owner)
     for start in range(0, len(queued), 100):
         batch = queued[start : start + 100]
-        accepted, refused = _deliver(batch, template, campaign.owner, {})
+        # Campaign contacts were checked visible to the owner when it was made.
+        contacts = {p.address: p.contact for e in batch for p in e.participants.all() if p.role == "to" and p.contact}
+        accepted, refused = _deliver(batch, template, sender, contacts)
         for email in batch:
             to = next(p.address for p in email.participants.all() if p.role == "to")
             status = "sent" if to in accepted else "failed"

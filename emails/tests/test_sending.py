@@ -131,6 +131,30 @@ def test_unknown_merge_field_is_422_naming_field_and_sends_nothing(alice_mail, w
     assert smtp_server.messages == [] and not EmailMessage.objects.exists()
 
 
+@pytest.mark.parametrize("text", ["{{ First_Name }}", "{{ first-name }}", "{{ first_name|upper }}", "{{}}"])
+def test_malformed_merge_fields_are_422_not_sent_as_literal_text(alice_mail, world, smtp_server, text):
+    response = alice_mail.post("emails/send", {"to": [CAROL], "subject": "Hi", "body_text": f"Dear {text}"})
+    assert locs(response) == [["body", "body_text"]]
+    assert smtp_server.messages == []
+
+
+def test_merge_fields_never_copy_a_contact_the_sender_cannot_see(alice_mail, charlie, world, smtp_server):
+    # Charlie's contact shares no team with Alice: his record's details must
+    # not land in mail Alice can read, though the mail is still his contact's history.
+    hidden = charlie.post("contacts", {"first_name": "Hank", "last_name": "Secret", "title": "CFO", "emails": ["hank@other.example"]}).json()
+    sent = send(alice_mail, to=["hank@other.example"], subject="Hi {{ first_name }}", body_text="Dear {{ title }} {{ last_name }},")
+    (message,) = smtp_server.messages
+    assert message.message["Subject"] == "Hi "
+    assert "CFO" not in message.text() and "Secret" not in message.text() and "CFO" not in message.html()
+    assert "CFO" not in alice_mail.get(f"emails/{sent['email_id']}").content.decode()
+    assert sent["touchpoint_id"] in timeline(charlie, "contact", hidden["id"])
+
+
+def test_bcc_only_mail_says_undisclosed_recipients(alice_mail, world, smtp_server):
+    send(alice_mail, bcc=[CAROL, BOSS], subject="Heads-up", body_text="FYI")
+    assert {m.message["To"] for m in smtp_server.messages} == {"undisclosed-recipients:;"}
+
+
 def test_no_recipient_is_422_naming_to(alice_mail, world, smtp_server):
     response = alice_mail.post("emails/send", {"subject": "Hi", "body_text": "Hello"})
     assert locs(response) == [["body", "to"]]
