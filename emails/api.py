@@ -226,7 +226,7 @@ def list_engagements(request, filters: Query[EngagementFilters], cursor: Cursor 
     first. Automated opens and clicks (proxy prefetches, link scanners) are
     left out unless ``include_automated`` or asked for by ``kind``."""
     page: Page = queries.engagements_page(request.auth, **filters.dict(), cursor=cursor, limit=limit)
-    return {"items": [queries.engagement_out(e) for e in page.items], "next_cursor": page.next_cursor}
+    return {"items": queries.engagements_out(request.auth, page.items), "next_cursor": page.next_cursor}
 
 
 # --- mailboxes --------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from accounts.models import User
 from config.errors import NotFound
 from config.pagination import Page, decode_cursor, encode_cursor, keyset_page
+from crm.models import Contact
+from crm.permissions import visible
 from crm.models import Contact, ContactEmail, DealContact
 from crm.permissions import visible
 from crm.queries import name_match
@@ -33,6 +35,9 @@ def get_email(viewer: User, email_id: int) -> EmailMessage:
 def email_detail(viewer: User, email: EmailMessage) -> dict:
     participants = list(email.participants.order_by("id"))
     counts = engagement_counts([email.touchpoint_id]).get(email.touchpoint_id, {})
+    # An address may belong to a contact the viewer cannot open: show the
+    # address, not that contact's id.
+    seen = visible_contact_ids(viewer, {p.contact_id for p in participants if p.contact_id})
     return {
         "id": email.id,
         "touchpoint_id": email.touchpoint_id,
@@ -55,7 +60,7 @@ def email_detail(viewer: User, email: EmailMessage) -> dict:
                 "role": p.role,
                 "address": p.address,
                 "name": p.name,
-                "contact_id": p.contact_id,
+                "contact_id": p.contact_id if p.contact_id in seen else None,
                 "user_id": p.user_id,
                 "delivered_at": p.delivered_at,
                 "bounced_at": p.bounced_at,
@@ -124,6 +129,22 @@ def engagements_page(
     if until:
         qs = qs.filter(last_at__lt=until)
     return keyset_page(qs, ("-last_at", "-id"), cursor, limit)
+
+
+def visible_contact_ids(viewer: User, contact_ids: set[int]) -> set[int]:
+    if viewer.sees_everything or not contact_ids:
+        return set(contact_ids)
+    return set(visible(Contact, viewer).filter(id__in=contact_ids).values_list("id", flat=True))
+
+
+def engagements_out(viewer: User, engagements: list[Engagement]) -> list[dict]:
+    """The page's rows; a contact the viewer may not open is not named."""
+    seen = visible_contact_ids(viewer, {e.contact_id for e in engagements if e.contact_id})
+    rows = [engagement_out(e) for e in engagements]
+    for row in rows:
+        if row["contact_id"] not in seen:
+            row["contact_id"] = row["contact_name"] = None
+    return rows
 
 
 def engagement_out(e: Engagement) -> dict:
