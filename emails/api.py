@@ -14,7 +14,7 @@ from config.schemas import Cursor, Id, InputSchema, Limit, RecordId, Timestamp, 
 from crm.models import Contact, Deal, Organization
 from crm.permissions import get_visible
 from emails import imap, ingest, queries, sending, services
-from emails.models import AutoContactRule, Campaign, EmailTemplate
+from emails.models import Campaign, EmailTemplate
 from emails.schemas import (
     CampaignIn,
     CampaignOut,
@@ -110,7 +110,7 @@ def contact_from_address(request, payload: ContactFromAddressIn):
 @router.get("/email-rules", response=responses({200: list[RuleOut]}))
 def list_rules(request):
     """Auto-create rules: unknown senders from a domain become contacts of an organization."""
-    return list(AutoContactRule.objects.order_by("domain")[:500])
+    return list(services.visible_rules(request.auth).order_by("domain")[:500])
 
 
 @router.post("/email-rules", response=responses({201: RuleOut}))
@@ -128,6 +128,8 @@ def delete_rule(request, rule_id: RecordId):
 def get_thread(request, thread_id: RecordId, cursor: Cursor = None, limit: Limit = 50):
     """The emails of one conversation the caller may see, oldest first."""
     page = queries.thread_page(request.auth, thread_id, cursor, limit)
+    if not page.items and cursor is None:
+        raise NotFound(f"thread {thread_id} not found")
     items = [
         {
             "id": e.id,
@@ -190,8 +192,8 @@ def create_campaign(request, payload: CampaignIn):
 
 @router.get("/campaigns/{campaign_id}", response=responses({200: CampaignOut}))
 def get_campaign(request, campaign_id: RecordId):
-    campaign = Campaign.objects.filter(id=campaign_id).first()
-    if campaign is None or not (request.auth.sees_everything or campaign.owner_id == request.auth.id):
+    campaign = queries.visible_campaigns(request.auth).filter(id=campaign_id).first()
+    if campaign is None:
         raise NotFound(f"campaign {campaign_id} not found")
     return _campaign_out(campaign)
 

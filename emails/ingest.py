@@ -16,10 +16,10 @@ Decisions (the issue is silent on these):
   arrived first. Each arrival still gets its (mailbox, folder, UID) row.
 - Internal-only mail (every address belongs to a CRM user) is skipped with
   reason ``internal-only``: it is not a customer touchpoint.
-- Matched contacts are linked whether or not the mailbox owner may open
-  them: the mail is about that contact, and its owner should see it on the
-  contact's timeline. Visibility of the touchpoint itself follows the
-  foundation's rules (its owner's team, or a visible record it is on).
+- Only contacts the mailbox owner may see are matched (the same rule as
+  any API writer naming records): otherwise Charlie's contact with the same
+  address would carry Alice's mail onto a timeline Charlie can read. Teams
+  that should share mail share the records (crm.Share) or a team.
 - The direction comes from the sender: a CRM user's (or this mailbox's)
   address is outbound ("sent"), anything else inbound ("received").
   Automated mail takes status ``automated`` in either direction.
@@ -38,7 +38,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from crm.models import Contact, ContactEmail
+from crm.models import Contact, ContactEmail, Organization
+from crm.permissions import visible
 from emails import parsing
 from emails.models import (
     AutoContactRule,
@@ -110,7 +111,7 @@ def _parse(arrival: Arrival) -> ParsedEmail | Rejected:
 class _Directory:
     """Who the batch's addresses are: CRM users and contacts, two queries."""
 
-    def __init__(self, addresses: set[str], mailbox: Mailbox | None):
+    def __init__(self, owner: User, addresses: set[str], mailbox: Mailbox | None):
         bases = {base_address(a) for a in addresses}
         self.users: dict[str, int] = {}
         for user_id, email in User.objects.filter(email__isnull=False).exclude(email="").values_list("id", "email"):
@@ -119,7 +120,13 @@ class _Directory:
             self.users.setdefault(base_address(mailbox.email_address), mailbox.user_id)
         self.contacts_exact: dict[str, list[int]] = {}
         self.contacts_base: dict[str, list[int]] = {}
-        rows = ContactEmail.objects.filter(email__in=addresses | bases).values_list("email", "contact_id") if addresses else []
+        rows = (
+            ContactEmail.objects.filter(email__in=addresses | bases, contact__in=visible(Contact, owner).values("id")).values_list(
+                "email", "contact_id"
+            )
+            if addresses
+            else []
+        )
         for email, contact_id in rows:
             self.contacts_exact.setdefault(email, []).append(contact_id)
             self.contacts_base.setdefault(base_address(email), []).append(contact_id)
@@ -159,7 +166,7 @@ def _store(owner: User, arrivals, parsed, source: str, mailbox: Mailbox | None) 
             first_in_batch[mid] = i
             fresh.append(i)
 
-    directory = _Directory({a.address for i in fresh for a in parsed[i].participants}, mailbox)
+    directory = _Directory(owner, {a.address for i in fresh for a in parsed[i].participants}, mailbox)
     keep: list[int] = []
     for i in fresh:
         p = parsed[i]
@@ -299,8 +306,9 @@ def _threads(batch: list[ParsedEmail], directory: _Directory) -> list[EmailThrea
 
 def _apply_auto_contact_rules(owner: User, batch: list[ParsedEmail], directory: _Directory) -> None:
     """Unknown external addresses whose domain has an AutoContactRule become
-    contacts of the rule's organization (owner: the rule's, else the
-    mailbox owner). Mailing lists and machines never become contacts."""
+    contacts of the rule's organization, owned by the mailbox owner (whose
+    mail introduced them). A rule applies to the mail of users who may see
+    its organization. Mailing lists and machines never become contacts."""
     unknown = {
         a.address: a
         for p in batch
@@ -310,14 +318,17 @@ def _apply_auto_contact_rules(owner: User, batch: list[ParsedEmail], directory: 
     }
     if not unknown:
         return
-    rules = {r.domain: r for r in AutoContactRule.objects.filter(domain__in={a.split("@")[1] for a in unknown})}
+    rules = {
+        r.domain: r
+        for r in AutoContactRule.objects.filter(
+            domain__in={a.split("@")[1] for a in unknown}, organization__in=visible(Organization, owner).values("id")
+        )
+    }
     for address, a in sorted(unknown.items()):
         rule = rules.get(address.split("@")[1])
         if rule is None:
             continue
-        contact = Contact.objects.create(
-            organization_id=rule.organization_id, owner_id=rule.owner_id or owner.id, **name_parts(a.name, address)
-        )
+        contact = Contact.objects.create(organization_id=rule.organization_id, owner_id=owner.id, **name_parts(a.name, address))
         ContactEmail.objects.create(contact=contact, email=address)
         directory.add_contact(address, contact.id)
 

@@ -10,10 +10,8 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from accounts.models import User
 from config.errors import NotFound
 from config.pagination import Page, decode_cursor, encode_cursor, keyset_page
-from crm.models import Contact
-from crm.permissions import visible
 from crm.models import Contact, ContactEmail, DealContact
-from crm.permissions import visible
+from crm.permissions import owner_condition, visible
 from crm.queries import name_match
 from emails.models import Campaign, Document, EmailMessage, EmailParticipant, EmailTemplate, Engagement, EngagementKind, Mailbox, Rejection
 from touchpoints.services import visible_touchpoints
@@ -182,6 +180,12 @@ def unmatched_addresses(viewer: User, cursor: str | None, limit: int) -> Page:
     )
     next_cursor = encode_cursor([rows[limit - 1]["address"]]) if len(rows) > limit else None
     return Page(rows[:limit], next_cursor)
+
+
+def visible_campaigns(viewer: User) -> QuerySet[Campaign]:
+    """Campaigns of the viewer's team (owner_condition), all for managers and admins."""
+    qs = Campaign.objects.all()
+    return qs if viewer.sees_everything else qs.filter(owner_condition(viewer))
 
 
 def mailboxes_of(viewer: User) -> QuerySet[Mailbox]:

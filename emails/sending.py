@@ -135,11 +135,16 @@ def check_outgoing(actor: User, out: Outgoing) -> Outgoing:
     return Outgoing(**{**out.__dict__, **lists})
 
 
-def contacts_by_address(addresses: set[str]) -> dict[str, Contact]:
-    """The contact each address belongs to (the first by id when several
-    share one), with organization loaded for merge fields."""
+def contacts_by_address(actor: User, addresses: set[str]) -> dict[str, Contact]:
+    """The contact each address belongs to among those the actor may see
+    (the first by id when several share one), with organization loaded for
+    merge fields."""
     found: dict[str, Contact] = {}
-    rows = ContactEmail.objects.filter(email__in=addresses).select_related("contact__organization").order_by("contact_id")
+    rows = (
+        ContactEmail.objects.filter(email__in=addresses, contact__in=visible(Contact, actor).values("id"))
+        .select_related("contact__organization")
+        .order_by("contact_id")
+    )
     for row in rows:
         found.setdefault(row.email, row.contact)
     return found
@@ -151,15 +156,13 @@ def contacts_by_address(addresses: set[str]) -> dict[str, Contact]:
 def do_send_email(actor: User, out: Outgoing) -> SendResult:
     out = check_outgoing(actor, out)
     sender = sender_of(actor)
-    contacts = contacts_by_address(set(out.to) | set(out.cc) | set(out.bcc))
-    # Every matched contact is linked (like received mail), but merge fields
-    # are filled only from contacts the sender may see: a merge must not
-    # copy another team's contact details into mail the sender can read.
-    seen = set(visible(Contact, actor).filter(id__in=[c.id for c in contacts.values()]).values_list("id", flat=True))
-    merge_contacts = {a: c for a, c in contacts.items() if c.id in seen}
+    # Only contacts the sender may see are matched, linked and merged (as
+    # for received mail, emails.ingest): another team's contact with the
+    # same address neither gets this mail nor lends it its details.
+    contacts = contacts_by_address(actor, set(out.to) | set(out.cc) | set(out.bcc))
     # The stored copy (touchpoint subject/summary, email body) is the first recipient's.
     first_address = (list(out.to) + list(out.cc) + list(out.bcc))[0]
-    first_values = merge.values_for(merge_contacts.get(first_address), first_address, sender)
+    first_values = merge.values_for(contacts.get(first_address), first_address, sender)
     subject = merge.render(out.subject, first_values, html=False)
     body_html = out.body_html or text_to_html(out.body_text)
     with transaction.atomic():
@@ -179,7 +182,7 @@ def do_send_email(actor: User, out: Outgoing) -> SendResult:
         )
         _score_after_commit([email.id])
     template = _Template(out.subject, body_html, out.body_text)
-    accepted, refused = _deliver([email], template, sender, merge_contacts)
+    accepted, refused = _deliver([email], template, sender, contacts)
     status = "sent" if accepted else "failed"
     update_touchpoint(None, email.touchpoint_id, {"status": status}, checked=True)
     result = SendResult(email.touchpoint_id, email.id, email.message_id, status, accepted, refused)

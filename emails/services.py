@@ -12,12 +12,12 @@ from django.db import transaction
 from accounts.models import User
 from config.errors import Forbidden, Invalid, NotFound, error
 from crm.models import Contact, Organization
-from crm.permissions import get_visible
+from crm.permissions import get_visible, visible
 from crm.services import do_create_contact, normalize_email
 from emails import crypto, imap
 from emails.models import AutoContactRule, DropAddress, EmailParticipant, EmailTemplate, Mailbox, Security
 from emails.parsing import base_address
-from touchpoints.services import direct_links, update_touchpoint
+from touchpoints.services import direct_links, update_touchpoint, visible_touchpoints
 
 MAILBOX_FIELDS = ("email_address", "imap_host", "imap_port", "imap_security", "username", "sent_folder", "enabled")
 
@@ -126,22 +126,23 @@ def do_create_contact_from_address(actor: User, address: str, data: dict) -> Con
     address = normalize_email(address, ("address",))
     with transaction.atomic():
         contact = do_create_contact(actor, {**data, "emails": list(dict.fromkeys([address, *(data.get("emails") or [])]))})
-        relink_address(address, contact.id)
+        relink_address(actor, address, contact.id)
     return contact
 
 
-def relink_address(address: str, contact_id: int) -> int:
-    """Attach unmatched participants with ``address`` to the contact and add
-    the contact to their touchpoints' direct links. Returns how many emails
-    changed."""
+def relink_address(actor: User, address: str, contact_id: int) -> int:
+    """Attach unmatched participants with ``address`` on emails the actor
+    may see to the contact, and add the contact to those touchpoints'
+    direct links. Returns how many emails changed."""
     base = base_address(address)
-    candidates = EmailParticipant.objects.filter(contact__isnull=True, user__isnull=True, address__in={address, base})
+    mine = EmailParticipant.objects.filter(contact__isnull=True, user__isnull=True)
+    if not actor.sees_everything:
+        mine = mine.filter(email__touchpoint_id__in=visible_touchpoints(actor).values("id"))
+    candidates = mine.filter(address__in={address, base})
     # Tagged variants (bob+x@) share the base; the index covers the exact
     # forms, and the few tagged ones are found by suffix within the domain.
     local, domain = base.split("@")
-    tagged = EmailParticipant.objects.filter(
-        contact__isnull=True, user__isnull=True, address__startswith=f"{local}+", address__endswith=f"@{domain}"
-    )
+    tagged = mine.filter(address__startswith=f"{local}+", address__endswith=f"@{domain}")
     ids = set(candidates.values_list("id", flat=True)) | set(tagged.values_list("id", flat=True))
     touchpoint_ids = set(
         EmailParticipant.objects.filter(id__in=ids).values_list("email__touchpoint_id", flat=True)
@@ -167,8 +168,14 @@ def do_create_auto_contact_rule(actor: User, domain: str, organization_id: int) 
     return AutoContactRule.objects.create(domain=domain, organization=organization, owner=actor)
 
 
+def visible_rules(viewer: User):
+    """Rules on organizations the viewer may see (the ones that apply to
+    their mail)."""
+    return AutoContactRule.objects.filter(organization__in=visible(Organization, viewer).values("id"))
+
+
 def do_delete_auto_contact_rule(actor: User, rule_id: int) -> None:
-    rule = AutoContactRule.objects.filter(id=rule_id).first()
+    rule = visible_rules(actor).filter(id=rule_id).first()
     if rule is None:
         raise NotFound(f"rule {rule_id} not found")
     if not (actor.sees_everything or rule.owner_id == actor.id):

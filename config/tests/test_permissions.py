@@ -20,8 +20,13 @@ import json
 import pytest
 from django.test import Client
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from accounts.models import User
 from conftest import at
+from emails.tests.conftest import make_mail
 
 PERSONAS = ("alice", "bob", "charlie", "manager", "admin")
 SEES = "sees"  # 200, and alice's record is in the list
@@ -38,6 +43,8 @@ DELETE = each(204, 403, 404, 204, 204)  # reps delete only what they own
 LIST = each(SEES, SEES, BLIND, SEES, SEES)
 CREATE = each(201, 201, 201, 201, 201)  # nothing of alice's involved
 CREATE_ON_ALICES = each(201, 201, 422, 201, 201)  # the body names one of alice's records
+PRIVATE = each(200, 404, 404, 404, 200)  # a user's own (mailboxes): admins may help, nobody else
+CLOSED_PORT = 9  # discard: nothing listens on loopback here
 
 # (method, path as in the OpenAPI document without /api/v1) -> expected answer per persona.
 TABLE: dict[tuple[str, str], dict[str, int | str]] = {
@@ -82,6 +89,36 @@ TABLE: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/touchpoints/{touchpoint_id}"): READ,
     ("PATCH", "/touchpoints/{touchpoint_id}"): READ,
     ("DELETE", "/touchpoints/{touchpoint_id}"): DELETE,
+    # --- email (issue #4) ---
+    ("POST", "/emails/raw"): CREATE,  # the uploader's own mail
+    ("GET", "/emails/{email_id}"): READ,
+    ("GET", "/emails/threads/{thread_id}"): READ,
+    ("GET", "/documents/{document_id}"): READ,
+    ("GET", "/emails/unmatched"): LIST,
+    ("POST", "/emails/unmatched/contact"): CREATE,  # takes only the mail its maker may see (emails/tests/test_ingest.py)
+    ("POST", "/emails/send"): CREATE_ON_ALICES,
+    ("POST", "/campaigns"): CREATE_ON_ALICES,
+    ("GET", "/campaigns/{campaign_id}"): READ,
+    ("GET", "/email-templates"): each(200, 200, 200, 200, 200),  # shared by everyone
+    ("POST", "/email-templates"): CREATE,
+    ("GET", "/email-rules"): LIST,
+    ("POST", "/email-rules"): CREATE_ON_ALICES,
+    ("DELETE", "/email-rules/{rule_id}"): DELETE,
+    ("GET", "/engagements"): LIST,
+    # Mailboxes are personal: only their user and admins.
+    ("GET", "/mailboxes"): each(200, 200, 200, 200, 200),  # one's own
+    ("POST", "/mailboxes"): CREATE,
+    ("POST", "/mailboxes/test"): each(200, 200, 200, 200, 200),  # {"ok": false}: nothing listens there
+    ("GET", "/mailboxes/{mailbox_id}"): PRIVATE,
+    ("PATCH", "/mailboxes/{mailbox_id}"): PRIVATE,
+    ("DELETE", "/mailboxes/{mailbox_id}"): each(204, 404, 404, 404, 204),
+    ("POST", "/mailboxes/{mailbox_id}/test"): PRIVATE,
+    ("POST", "/mailboxes/{mailbox_id}/sync"): PRIVATE,
+    ("GET", "/mailboxes/{mailbox_id}/rejections"): PRIVATE,
+    ("GET", "/me/drop-address"): each(200, 200, 200, 200, 200),
+    ("GET", "/contacts/{record_id}/emotional-journey"): READ,
+    ("GET", "/deals/{record_id}/emotional-journey"): READ,
+    ("GET", "/organizations/{record_id}/emotional-journey"): READ,
 }
 
 # The request bodies; ``ids`` are alice's records (the ``records`` fixture).
@@ -107,10 +144,39 @@ BODIES = {
         "items": [{"kind": "sms", "occurred_at": at("2024-03-02 09:00"), "contact_ids": [ids["carol"]]}]
     },
     ("PATCH", "/touchpoints/{touchpoint_id}"): lambda ids: {"subject": "Re: renewal"},
+    ("POST", "/emails/raw"): lambda ids: make_mail(message_id="<upload@grasspods.example>"),
+    ("POST", "/emails/unmatched/contact"): lambda ids: {"address": "erin@newco.example", "last_name": "Park"},
+    ("POST", "/emails/send"): lambda ids: {"to": ["carol@grasspods.example"], "subject": "Hi", "body_text": "Hello", "contact_ids": [ids["carol"]]},
+    ("POST", "/campaigns"): lambda ids: {"name": "Spring", "subject": "News", "body_html": "<p>Hi</p>", "contact_ids": [ids["carol"]]},
+    ("POST", "/email-templates"): lambda ids: {"name": "Follow-up", "subject": "Hi {{ first_name }}", "body_html": "<p>Hello</p>"},
+    ("POST", "/email-rules"): lambda ids: {"domain": "newco.example", "organization_id": ids["org"]},
+    ("POST", "/mailboxes"): lambda ids: {**MAILBOX, "username": "another"},
+    ("POST", "/mailboxes/test"): lambda ids: MAILBOX,
+    ("PATCH", "/mailboxes/{mailbox_id}"): lambda ids: {"sent_folder": "Sent Items"},
+}
+MAILBOX = {
+    "email_address": "me@ourco.example",
+    "imap_host": "127.0.0.1",
+    "imap_port": CLOSED_PORT,
+    "imap_security": "none",
+    "username": "me",
+    "password": "secret",
 }
 
 # Which of alice's records a list must (or must not) show.
-LISTED = {"/organizations": "org", "/contacts": "carol", "/deals": "deal", "/events": "event", "/tasks": "task", "/touchpoints": "touchpoint"}
+LISTED = {
+    "/organizations": "org",
+    "/contacts": "carol",
+    "/deals": "deal",
+    "/events": "event",
+    "/tasks": "task",
+    "/touchpoints": "touchpoint",
+    "/engagements": "engagement",
+    "/email-rules": "rule",
+    "/emails/unmatched": "unmatched",
+}
+# Lists whose items are named by another key than "id".
+LISTED_KEY = {"/emails/unmatched": "address"}
 RECORD_ID_OF = {"organizations": "org", "contacts": "carol", "deals": "deal"}
 PARAMETER_ID = {
     "organization_id": "org",
@@ -119,6 +185,12 @@ PARAMETER_ID = {
     "event_id": "event",
     "task_id": "task",
     "touchpoint_id": "touchpoint",
+    "email_id": "email",
+    "thread_id": "thread",
+    "document_id": "document",
+    "campaign_id": "campaign",
+    "rule_id": "rule",
+    "mailbox_id": "mailbox",
 }
 
 CASES = [(method, path, persona, expected[persona]) for (method, path), expected in TABLE.items() for persona in PERSONAS]
@@ -137,6 +209,8 @@ def url_of(path: str, ids: dict) -> str:
 def call(client, method: str, url: str, body=None):
     if method == "GET":
         return client.get(url)
+    if isinstance(body, bytes):  # a raw email
+        return client.post(url, body, content_type="message/rfc822")
     return getattr(client, method.lower())(url, None if body is None else json.dumps(body), content_type="application/json")
 
 
@@ -158,7 +232,46 @@ def records(alice, world):
     task = alice.post("tasks", {"title": "Send quote", "due_date": "2030-03-01", "deal_id": world["deal"], "contact_id": world["carol"]})
     touchpoint = alice.post("touchpoints", {"kind": "email", "occurred_at": at("2024-02-02 09:00"), "contact_ids": [world["carol"]]})
     assert (event.status_code, task.status_code, touchpoint.status_code) == (201, 201, 201)
-    return {**world, "event": event.json()["id"], "task": task.json()["id"], "touchpoint": touchpoint.json()["id"]}
+    return {
+        **world,
+        "event": event.json()["id"],
+        "task": task.json()["id"],
+        "touchpoint": touchpoint.json()["id"],
+        **email_records(alice, world),
+    }
+
+
+def email_records(alice, world) -> dict:
+    """Alice's email world: a received email from Carol with an attachment
+    and an emoticon, an unknown sender's email, a sent (tracked) email with
+    an open, a campaign, an auto-create rule and her mailbox."""
+    from emails.engagement import Hit, do_record_hit
+    from emails.models import EmailParticipant
+    from emails.sending import do_create_campaign
+
+    alice.user.email = "alice@ourco.example"
+    alice.user.save(update_fields=["email"])
+    raw = make_mail(attachments=[("quote.pdf", "application/pdf", b"%PDF-1.4")])
+    received = alice.client.post("/api/v1/emails/raw", raw, content_type="message/rfc822").json()
+    alice.patch(f"touchpoints/{received['touchpoint_id']}", {"emoticon": 4})
+    alice.client.post("/api/v1/emails/raw", make_mail(sender="erin@newco.example", message_id="<erin@newco.example>"), content_type="message/rfc822")
+    sent = alice.post("emails/send", {"to": ["carol@grasspods.example"], "subject": "Quote", "body_text": "Attached."}).json()
+    recipient = EmailParticipant.objects.get(email_id=sent["email_id"], role="to")
+    engagement = do_record_hit(recipient.id, Hit(kind="open", at=timezone.now() + timedelta(hours=1), ip="198.51.100.7", user_agent="Mozilla/5.0 (X11; Linux) Firefox/128.0"))
+    campaign = do_create_campaign(alice.user, name="Spring", subject="News", body_html="<p>Hi</p>", contact_ids=[world["carol"]])
+    rule = alice.post("email-rules", {"domain": "grasspods.example", "organization_id": world["org"]}).json()
+    mailbox = alice.post("mailboxes", MAILBOX).json()
+    email = alice.get(f"emails/{received['email_id']}").json()
+    return {
+        "email": received["email_id"],
+        "thread": email["thread_id"],
+        "document": email["documents"][0]["id"],
+        "engagement": engagement.id,
+        "campaign": campaign.campaign_id,
+        "rule": rule["id"],
+        "mailbox": mailbox["id"],
+        "unmatched": "erin@newco.example",
+    }
 
 
 @pytest.mark.parametrize(("method", "path", "persona", "expected"), CASES, ids=[f"{m} {p} {who}" for m, p, who, _ in CASES])
@@ -169,7 +282,9 @@ def test_persona_gets_expected_answer(request, records, method, path, persona, e
     status = 200 if expected in (SEES, BLIND) else expected
     assert response.status_code == status, response.content
     if expected in (SEES, BLIND):
-        listed = {item["id"] for item in response.json()["items"]}
+        items = response.json()
+        items = items["items"] if isinstance(items, dict) else items
+        listed = {item[LISTED_KEY.get(path, "id")] for item in items}
         assert (records[LISTED[path]] in listed) is (expected == SEES), listed
     if status == 404:  # a plain "not found", the same as for a record that never existed
         assert set(response.json()) == {"detail"} and response.json()["detail"].endswith("not found")
@@ -214,7 +329,8 @@ def test_charlie_cannot_read_alices_touchpoint(records, charlie):
 
 def test_charlie_sees_no_trace_of_alices_records(records, charlie):
     for path in LISTED:
-        assert charlie.get(path.lstrip("/")).json()["items"] == [], path
+        body = charlie.get(path.lstrip("/")).json()
+        assert (body["items"] if isinstance(body, dict) else body) == [], path
     assert charlie.get("touchpoints", kind="email").json()["items"] == []
 
 

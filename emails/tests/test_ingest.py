@@ -242,3 +242,20 @@ def test_a_rep_set_emoticon_is_not_overwritten_by_scoring(alice_mail, world):
 
 def test_outsider_cannot_see_the_journey_of_a_contact_they_cannot_see(charlie, world):
     assert charlie.get(f"contacts/{world['carol']}/emotional-journey").status_code == 404
+
+
+def test_mail_matches_only_contacts_its_owner_may_see(alice_mail, charlie, world):
+    twin = charlie.post("contacts", {"last_name": "Twin", "emails": ["carol@grasspods.example"]}).json()
+    tp = upload(alice_mail, make_mail()).json()["touchpoint_id"]
+    assert tp in timeline_ids(alice_mail, "contact", world["carol"])
+    assert tp not in timeline_ids(charlie, "contact", twin["id"])
+    assert charlie.get(f"contacts/{twin['id']}").json()["last_contacted_on"] is None
+
+
+def test_an_outsider_making_a_contact_of_an_address_does_not_take_alices_mail(alice_mail, charlie, world):
+    tp = upload(alice_mail, make_mail(sender="erin@newco.example")).json()["touchpoint_id"]
+    assert charlie.get("emails/unmatched").json()["items"] == []
+    response = charlie.post("emails/unmatched/contact", {"address": "erin@newco.example", "last_name": "Park"})
+    assert response.status_code == 201 and response.json()["emails_linked"] == 0
+    assert tp not in timeline_ids(charlie, "contact", response.json()["contact_id"])
+    assert [u["address"] for u in alice_mail.get("emails/unmatched").json()["items"]] == ["erin@newco.example"]

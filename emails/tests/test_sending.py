@@ -140,14 +140,14 @@ def test_malformed_merge_fields_are_422_not_sent_as_literal_text(alice_mail, wor
 
 def test_merge_fields_never_copy_a_contact_the_sender_cannot_see(alice_mail, charlie, world, smtp_server):
     # Charlie's contact shares no team with Alice: his record's details must
-    # not land in mail Alice can read, though the mail is still his contact's history.
+    # not land in mail Alice can read, nor her mail on his contact's timeline.
     hidden = charlie.post("contacts", {"first_name": "Hank", "last_name": "Secret", "title": "CFO", "emails": ["hank@other.example"]}).json()
     sent = send(alice_mail, to=["hank@other.example"], subject="Hi {{ first_name }}", body_text="Dear {{ title }} {{ last_name }},")
     (message,) = smtp_server.messages
     assert message.message["Subject"] == "Hi "
     assert "CFO" not in message.text() and "Secret" not in message.text() and "CFO" not in message.html()
     assert "CFO" not in alice_mail.get(f"emails/{sent['email_id']}").content.decode()
-    assert sent["touchpoint_id"] in timeline(charlie, "contact", hidden["id"])
+    assert sent["touchpoint_id"] not in timeline(charlie, "contact", hidden["id"])
 
 
 def test_bcc_only_mail_says_undisclosed_recipients(alice_mail, world, smtp_server):
