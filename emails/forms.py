@@ -44,6 +44,10 @@ class MailboxForm(ServiceForm):
         if editing:
             self.fields["password"].help_text = "Leave empty to keep the stored password"
             self.fields["enabled"] = forms.BooleanField(label="Sync this mailbox", required=False)
+            # As the API's PATCH schema (min length 1): emptied, they would be
+            # saved empty, since the service's partial check skips what is blank.
+            for name in ("email_address", "imap_host", "username"):
+                self.fields[name].required = True
 
     def data_for_service(self) -> dict:
         data = {name: self.cleaned_data.get(name) for name in ("email_address", "imap_host", "imap_security", "username", "sent_folder")}
@@ -53,8 +57,6 @@ class MailboxForm(ServiceForm):
             data["password"] = self.cleaned_data["password"]
         if self.editing:
             data["enabled"] = bool(self.cleaned_data.get("enabled"))
-            # An emptied field on edit is "no change" only for the password;
-            # the others are sent as typed so the service says what is wrong.
         return data
 
 
@@ -78,6 +80,7 @@ class ComposeForm(ServiceForm):
         super().__init__(*args, **kwargs)
         if address_choices:
             self.fields["recipients"].choices = address_choices
+            self.fields["to"].label = "Other addresses"
         else:
             del self.fields["recipients"]
         self.fields["template"].choices = [("", "— none —"), *template_choices]

@@ -25,9 +25,10 @@ MAILBOX_FIELDS = ("email_address", "imap_host", "imap_port", "imap_security", "u
 def check_mailbox_data(data: dict, *, partial: bool) -> dict:
     errors = []
     clean = {}
-    required = () if partial else ("email_address", "imap_host", "username", "password")
+    required = ("email_address", "imap_host", "username", "password")
     for name in required:
-        if not str(data.get(name) or "").strip():
+        # On a change, a field left out stays as it is; one sent empty is an error.
+        if (not partial or name in data and name != "password") and not str(data.get(name) or "").strip():
             errors.append(error((name,), "is required"))
     if data.get("email_address"):
         try:
@@ -86,8 +87,11 @@ def do_delete_mailbox(actor: User, mailbox_id: int) -> None:
 def test_mailbox(actor: User, mailbox_id: int | None = None, data: dict | None = None) -> dict:
     """Try the connection: a stored mailbox, or settings not yet saved."""
     if mailbox_id is not None:
+        # Saved settings with any unsaved edits laid over them, so the page
+        # can test a change before saving it without retyping the password.
         m = get_own_mailbox(actor, mailbox_id)
-        params = (m.imap_host, m.imap_port, m.imap_security, m.username)
+        edits = {k: v for k, v in check_mailbox_data(data or {}, partial=True).items() if v not in (None, "")}
+        params = tuple(edits.get(k, getattr(m, k)) for k in ("imap_host", "imap_port", "imap_security", "username"))
         try:
             password = (data or {}).get("password") or crypto.decrypt(m.password_encrypted)
         except crypto.CredentialsUnreadable as exc:

@@ -79,12 +79,14 @@ def mailbox_test(request, mailbox_id: int):
     settings and password."""
     mailbox = services.get_own_mailbox(request.user, mailbox_id)
     form = MailboxForm(request.POST, auto_id="mbe_%s", editing=True) if "imap_host" in request.POST else None
-    if form is not None and form.is_valid() and form.cleaned_data.get("password"):
+    if form is not None and not form.is_valid():
+        result, tried = None, ""  # "Cannot test yet" with the form's errors
+    elif form is not None and form.cleaned_data.get("password"):
         result = form.run(services.test_mailbox, request.user, data=form.data_for_service())
         tried = "the settings in the form"
     else:
         result = services.test_mailbox(request.user, mailbox.id)
-        tried = "the saved settings" if form is None or not form.has_changed() else "the saved settings (type the password to try the form's)"
+        tried = "the saved settings" if form is None else "the saved settings (to try changes in the form, type the password too)"
     context = {"result": result, "form": form, "tried": tried}
     if request.htmx:
         return render(request, "emails/_test_result.html", context)
@@ -186,14 +188,16 @@ def compose(request, record_type: str, record_id: int):
         initial = _template_initial(template_id) if template_id.isdigit() else None
         return _compose_response(request, record, record_type, _compose_form(request, record_type, record.id, initial=initial))
     form = _compose_form(request, record_type, record.id, data=request.POST)
-    failed = []
+
+    failed = False
 
     def send(form: ComposeForm):
+        nonlocal failed
         try:
             return sending.do_send_email(request.user, form.outgoing(record_type, record.id))
         except sending.SendFailed as exc:
-            failed.append(exc)
-            form.add_error(None, f"Not sent: {exc}. The email is in Activity as Failed; check the addresses or try again later.")
+            failed = True
+            form.add_error(None, f"Not sent: {exc}. The attempt is kept in Activity as a failed email; check the addresses or try again later.")
             return None
 
     result = form.run(send, form) if form.is_valid() else None
@@ -206,7 +210,7 @@ def compose(request, record_type: str, record_id: int):
             return redirect(f"{record_type}-detail", record_id=record.id)
         return changed(_compose_response(request, record, record_type, _compose_form(request, record_type, record.id), done=done))
     response = _compose_response(request, record, record_type, form, status=422)
-    # A failed send is on the timeline (status failed): Activity reloads to show it.
+    # A failed attempt is a (failed) email in Activity: let the section reload.
     return changed(response) if failed else response
 
 
@@ -298,14 +302,16 @@ ROLE_LABELS = {"to": "To", "cc": "Cc", "bcc": "Bcc", "from": "From"}
 KIND_LABELS = {"open": "Open", "click": "Click", "automated_open": "Automated open", "automated_click": "Automated click"}
 
 
-def _engagement_row(e) -> dict:
-    row = queries.engagement_out(e)
-    owner = e.owner
-    return row | {
-        "owner_name": (owner.get_full_name() or owner.username) if owner else "",
-        "role_label": ROLE_LABELS.get(row["role"], row["role"]),
-        "kind_label": KIND_LABELS.get(row["kind"], row["kind"]),
-    }
+def _engagement_rows(viewer, engagements: list) -> list[dict]:
+    """The API's rows (a contact the viewer may not open is not named), plus labels."""
+    rows = queries.engagements_out(viewer, engagements)
+    for row, e in zip(rows, engagements):
+        row |= {
+            "owner_name": (e.owner.get_full_name() or e.owner.username) if e.owner_id else "",
+            "role_label": ROLE_LABELS.get(row["role"], row["role"]),
+            "kind_label": KIND_LABELS.get(row["kind"], row["kind"]),
+        }
+    return rows
 
 
 @login_required
@@ -330,7 +336,7 @@ def engagements(request):
         "nav": "dashboard",
         "form": form,
         "automated": automated,
-        "rows": [_engagement_row(e) for e in page.items],
+        "rows": _engagement_rows(request.user, page.items),
         "next_url": "?" + urlencode(keep | {"cursor": page.next_cursor}) if page.next_cursor else None,
         "first_url": "?" + urlencode(keep) if cursor else None,
         "bad_cursor": bad_cursor,

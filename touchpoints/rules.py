@@ -16,7 +16,9 @@ Activity section (``SHOWN``)
       rep wants to see that it bounced, so it shows (with its badge) but
       does not count as contact. Automated mail (bounces, auto-replies,
       mailing lists: emails.parsing.AUTOMATED_HEADER_RULES) is stored with
-      status ``automated``: shown with its badge, never contact.
+      status ``automated``: shown with its badge, never contact. Mail the
+      SMTP server refused (``failed``) shows too, like a failed SMS, so the
+      rep sees it did not go out.
     - "Messages sent ... via SMS are recorded ... along with the SMS status –
       Dispatched, Delivered, and Failed" -> sms: dispatched, delivered,
       failed, and received for inbound messages.
@@ -121,8 +123,8 @@ STATUSES: dict[str, tuple[str, ...]] = {
 SHOWN: dict[str, frozenset[str]] = {
     Kind.EVENT: frozenset({"held", "not_held"}),
     Kind.PHONE_CALL: frozenset({"completed", "hangup"}),
-    Kind.EMAIL: frozenset({"sent", "received", "bounced", "automated"}),
-    Kind.EMAIL_CAMPAIGN: frozenset({"sent", "bounced"}),
+    Kind.EMAIL: frozenset({"sent", "received", "bounced", "automated", "failed"}),
+    Kind.EMAIL_CAMPAIGN: frozenset({"sent", "bounced", "failed"}),
     Kind.SMS: frozenset({"dispatched", "delivered", "failed", "received"}),
     Kind.CHAT: frozenset(STATUSES[Kind.CHAT]),
     Kind.NOTE: frozenset(STATUSES[Kind.NOTE]),

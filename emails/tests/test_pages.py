@@ -19,12 +19,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
+from crm.models import Share
 from emails import crypto, services
 from emails.engagement import Hit, do_record_hit
 from emails.models import Campaign, EmailParticipant, Mailbox, Rejection
 from emails.sending import Outgoing, do_send_email
 from touchpoints.models import Touchpoint
 from touchpoints.services import direct_links
+from emails.tests.conftest import make_mail
+from web.tests.conftest import as_alice, as_bob, as_charlie, records  # noqa: F401  (fixtures)
 from web.tests.pages import HTMX, PAGE_SIZE, browser, record_path, text, timeline_rows, timeline_titles
 from web.tests.test_accessibility import unlabelled
 
@@ -110,6 +113,10 @@ def test_connect_edit_and_disconnect_a_mailbox(as_alice, alice):
     assert mailbox.imap_host == "imap.ourco.example"
     assert crypto.decrypt(mailbox.password_encrypted) == "secret"  # empty: kept
 
+    emptied = as_alice.post(f"/settings/mailboxes/{mailbox.id}/edit", mailbox_data(email_address="", password=""))
+    assert emptied.status_code == 422 and field_error(text(emptied), "mbe_email_address") == "This field is required."
+    assert Mailbox.objects.get(id=mailbox.id).email_address == "alice@ourco.example"
+
     # The same account twice: the service's rule, under Username.
     again = as_alice.post("/settings/mailboxes/", mailbox_data(imap_host="imap.ourco.example"))
     assert again.status_code == 422 and "already connected" in field_error(text(again), "mb_username")
@@ -128,10 +135,24 @@ def test_test_connection_of_unsaved_settings_reports_the_error(as_alice):
     assert not Mailbox.objects.exists()  # testing saves nothing
 
 
+def test_test_connection_from_the_edit_form_tries_the_saved_password_unless_one_is_typed(as_alice, alice):
+    mailbox = connect(alice.user)
+    form = mailbox_data(imap_port=str(mailbox.imap_port), password="")
+    saved = text(as_alice.post(f"/settings/mailboxes/{mailbox.id}/test", form, **HTMX))
+    assert "Could not connect with the saved settings" in saved
+    typed = text(as_alice.post(f"/settings/mailboxes/{mailbox.id}/test", {**form, "imap_port": "1", "password": "new"}, **HTMX))
+    assert "Could not connect with the settings in the form: cannot reach 127.0.0.1:1" in typed
+    # Without JavaScript the edit page comes back with the result.
+    page = text(as_alice.post(f"/settings/mailboxes/{mailbox.id}/test", form))
+    assert "<h1>Edit alice@ourco.example</h1>" in page and "Could not connect with the saved settings" in page
+    mailbox.refresh_from_db()
+    assert crypto.decrypt(mailbox.password_encrypted) == "secret"  # testing saves nothing
+
+
 @pytest.mark.usefixtures("dovecot")
-def test_test_connection_against_a_real_imap_server_shows_the_inbox_and_sent_folder(as_alice, alice, imap_account, mail):
-    imap_account.append("INBOX", mail(subject="One"))
-    imap_account.append("INBOX", mail(subject="Two"))
+def test_test_connection_against_a_real_imap_server_shows_the_inbox_and_sent_folder(as_alice, alice, imap_account):
+    imap_account.append("INBOX", make_mail(subject="One"))
+    imap_account.append("INBOX", make_mail(subject="Two"))
     data = mailbox_data(imap_host=imap_account.host, imap_port=str(imap_account.port), username=imap_account.username, password=imap_account.password)
     page = text(as_alice.post("/settings/mailboxes/test", data, **HTMX))
     assert "Connected" in page and "INBOX has 2 messages" in page and "sent folder “Sent”" in page
@@ -152,7 +173,7 @@ def test_sync_now_shows_the_error_and_the_time_in_the_users_zone(as_alice, alice
     assert mailbox.last_sync_status == "error"
     assert "Sync failed: cannot reach 127.0.0.1" in card and ">Error<" in card
     local = mailbox.last_sync_finished_at.astimezone(reload_tz(alice))
-    assert f"finished <time datetime=\"{local.isoformat(timespec='seconds')}\">{local:%Y-%m-%d %H:%M}</time>" in card
+    assert re.search(rf'finished <time datetime="{local:%Y-%m-%dT%H:%M}[^"]*\+09:00">{local:%Y-%m-%d %H:%M}</time>', card)
     page = text(as_alice.get("/settings/mailboxes/"))
     assert 'data-testid="sync-error">cannot reach 127.0.0.1' in page
 
@@ -252,19 +273,21 @@ def test_a_rejected_email_shows_the_services_error_under_the_field_and_sends_not
     assert mail.outbox == [] and not Touchpoint.objects.exists()
 
 
-def test_when_the_smtp_server_takes_no_copy_the_form_says_so_and_activity_shows_it_failed(as_alice, world, settings):
+def test_when_the_smtp_server_takes_no_copy_the_form_says_so_and_keeps_the_input(as_alice, world, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 5
     data = {"to": CAROL, "cc": "", "bcc": "", "subject": "Are you there?", "body": "Hello"}
     response = as_alice.post(record_path("contact", world["carol"], "email"), data, **HTMX)
     assert response.status_code == 422
-    assert response["HX-Trigger"] == "touchpoints-changed"  # the failed email is on the timeline
     page = text(response)
-    assert "Not sent: the SMTP server accepted no copy" in page and "in Activity as Failed" in page
-    assert 'value="Are you there?"' in page
+    assert "Not sent: the SMTP server accepted no copy" in page and "cannot connect to SMTP 127.0.0.1" in page
+    assert "kept in Activity as a failed email" in page and 'value="Are you there?"' in page
+    assert response.has_header("HX-Trigger")  # Activity reloads to show it
+    # Recorded as failed, shown with its badge like a failed SMS, and not contact.
     assert Touchpoint.objects.get(kind="email").status == "failed"
     activity = text(as_alice.get(record_path("contact", world["carol"], "activity")))
-    assert "Are you there?" in activity and 'badge-bad">Failed' in activity
+    assert "Are you there?" in activity and "Failed" in activity
+    assert alice_last_contacted_is_empty(world)
 
 
 def test_without_javascript_the_composer_is_a_page_and_sending_returns_to_the_record(as_alice, alice, world):
@@ -418,6 +441,15 @@ def test_an_outsider_sees_none_of_alices_engagements(as_charlie, as_bob, engaged
     assert len(rows(text(as_bob.get("/engagements/")))) == 3  # her teammate does
 
 
+def test_who_sees_an_email_but_not_its_contact_gets_the_row_without_the_name(alice, charlie, world):
+    Share.objects.create(record_type="deal", record_id=world["deal"], user=charlie.user)  # the deal, not Carol
+    result = do_send_email(alice.user, Outgoing(to=[CAROL], subject="Renewal", body_text="x", deal_ids=[world["deal"]]))
+    _open(_participant(result.touchpoint_id, CAROL), timezone.now() + timedelta(hours=1))
+    page = text(browser(charlie).get("/engagements/"))
+    assert rows(page) == ["open"] and "Renewal" in page
+    assert "Carol Ng" not in page and f"contact={world['carol']}" not in page
+
+
 def test_engagements_filter_by_rep_and_contact(as_alice, alice, bob, engaged, world):
     assert rows(text(as_alice.get(f"/engagements/?owner={bob.user.id}"))) == []
     assert len(rows(text(as_alice.get(f"/engagements/?owner={alice.user.id}")))) == 3
@@ -487,3 +519,9 @@ def test_engagement_counts_cost_one_query_for_the_whole_activity_page(as_alice, 
     page = text(as_alice.get(url))
     assert len(timeline_rows(page)) == PAGE_SIZE and page.count("👁 1 · 🖱 0") == PAGE_SIZE
     assert queries(url) == few
+
+
+def alice_last_contacted_is_empty(world) -> bool:
+    from crm.models import Contact
+
+    return Contact.objects.get(id=world["carol"]).last_contacted_on is None

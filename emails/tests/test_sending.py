@@ -274,8 +274,9 @@ def test_nothing_listening_is_502_failed_and_last_contacted_stays(alice_mail, wo
     after = alice_mail.get(f"contacts/{world['carol']}").json()
     assert (after["last_contacted_on"], after["last_contacted_via"]) == (before["last_contacted_on"], "Email")
     assert after["last_contacted_on"].startswith("2024-03-01T10:00")
-    # A failed email is kept but not in the Activity section.
-    assert body["touchpoint_id"] not in timeline(alice_mail, "contact", world["carol"])
+    # A failed email shows in the Activity section (like a failed SMS) but is not contact.
+    shown = timeline(alice_mail, "contact", world["carol"])[body["touchpoint_id"]]
+    assert shown["status"] == "failed"
 
 
 # --- who may do and see what ------------------------------------------------------------------
