@@ -63,6 +63,16 @@ def _error(status: int, detail, **extra) -> JsonResponse:
     return JsonResponse({"detail": detail, **extra}, status=status)
 
 
+def _apply(parse, payload) -> JsonResponse:
+    """Read a verified payload's events and apply them; 400 naming the field
+    that cannot be read (the provider shows it in its delivery log)."""
+    try:
+        events = parse(payload)
+    except webhooks.WebhookPayloadError as exc:
+        return _error(400, [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}])
+    return JsonResponse(do_apply_provider_events(events))
+
+
 @csrf_exempt
 @require_POST
 def sendgrid_events(request: HttpRequest) -> JsonResponse:
@@ -77,11 +87,7 @@ def sendgrid_events(request: HttpRequest) -> JsonResponse:
         return _error(503, f"SENDGRID_WEBHOOK_PUBLIC_KEY is unusable: {exc}")
     if not verified:
         return _error(401, "missing, stale or invalid SendGrid signature")
-    try:
-        events = webhooks.parse_sendgrid(request.body)
-    except webhooks.WebhookPayloadError as exc:
-        return _error(400, [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}])
-    return JsonResponse(do_apply_provider_events(events))
+    return _apply(webhooks.parse_sendgrid, request.body)
 
 
 @csrf_exempt
@@ -96,8 +102,4 @@ def mailgun_events(request: HttpRequest) -> JsonResponse:
         return _error(400, [{"loc": ["body"], "msg": "must be JSON", "type": "json_invalid"}])
     if not isinstance(payload, dict) or not webhooks.verify_mailgun(payload, key):
         return _error(401, "missing, stale or invalid Mailgun signature")
-    try:
-        events = webhooks.parse_mailgun(payload)
-    except webhooks.WebhookPayloadError as exc:
-        return _error(400, [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}])
-    return JsonResponse(do_apply_provider_events(events))
+    return _apply(webhooks.parse_mailgun, payload)
