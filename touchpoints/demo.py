@@ -1128,7 +1128,24 @@ class Demo:
         self.create_deals()
         self.create_planned_work()
         held = self.create_held_events()
-        self.create_touchpoints(self.counts["touchpoints"] - held)
+        mail = self.create_mail()
+        self.create_touchpoints(self.counts["touchpoints"] - held - mail)
+
+    def create_mail(self) -> int:
+        """A few real emails per rep (issue #4) through the email channel's
+        own ingest path: received mail with quoted history, replies that
+        thread, the rep's sent mail with opens and clicks (some from Apple's
+        image proxy, reported apart), an auto-reply, and a sender who is not
+        a contact yet. The bulk touchpoints above stay plain log rows."""
+        from emails.demo import demo_mail  # the email app builds its own rows
+
+        self.progress.phase("Emails", len(self.reps))
+        stored = 0
+        for n, rep in enumerate(self.reps):
+            mine = [p for p in self.people if p.owner is not None and self.reps[p.owner] is rep and p.id is not None][:6]
+            stored += demo_mail(self.rng, n, rep.user, [(p.id, p.first, p.last) for p in mine], self.anchor)
+            self.progress.advance()
+        return stored
 
 
 def load(seed: int = DEFAULT_SEED, scale: float = 1.0, progress: Progress | None = None, anchor: datetime | None = None) -> Summary:
