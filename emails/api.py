@@ -126,7 +126,9 @@ def delete_rule(request, rule_id: RecordId):
 
 @router.get("/emails/threads/{thread_id}", response=responses({200: ThreadPage}))
 def get_thread(request, thread_id: RecordId, cursor: Cursor = None, limit: Limit = 50):
-    """The emails of one conversation the caller may see, oldest first."""
+    """The emails of one conversation the caller may see, in the order they
+    were stored (a first sync may store a reply before its original; each
+    item has its ``occurred_at``)."""
     page = queries.thread_page(request.auth, thread_id, cursor, limit)
     if not page.items and cursor is None:
         raise NotFound(f"thread {thread_id} not found")

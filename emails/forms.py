@@ -177,3 +177,27 @@ class EngagementFilterForm(forms.Form):
 def _start_of(day) -> datetime:
     """Midnight of ``day`` in the active (the user's) time zone."""
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+# --- unmatched senders -------------------------------------------------------------------------
+
+
+class ContactFromAddressForm(ServiceForm):
+    """Make an unmatched sender a contact (emails.services.do_create_contact_from_address,
+    the API's path). Required and length as the API's ContactFromAddressIn;
+    the rest (a valid address, a visible organization) is the service's."""
+
+    field_map = {"organization_id": "organization", "emails": "address"}
+    address = forms.CharField(max_length=254, widget=forms.HiddenInput)
+    first_name = forms.CharField(label="First name", max_length=100, required=False)
+    last_name = forms.CharField(label="Last name", max_length=100)
+    title = forms.CharField(label="Title", max_length=100, required=False)
+    organization = forms.TypedChoiceField(label="Organization", required=False, coerce=int, empty_value=None, widget=QuickSelect)
+
+    def __init__(self, *args, organization_choices: list[tuple[int, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].choices = [("", "— none —"), *organization_choices]
+
+    def data_for_service(self) -> dict:
+        data = {name: self.cleaned_data[name].strip() for name in ("first_name", "last_name", "title")}
+        return {**data, "organization_id": self.cleaned_data.get("organization")}

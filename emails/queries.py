@@ -57,7 +57,8 @@ def email_detail(viewer: User, email: EmailMessage) -> dict:
                 "id": p.id,
                 "role": p.role,
                 "address": p.address,
-                "name": p.name,
+                # A hidden contact's name would name them as the CRM knows them (mail sent from the CRM).
+                "name": p.name if not p.contact_id or p.contact_id in seen else "",
                 "contact_id": p.contact_id if p.contact_id in seen else None,
                 "user_id": p.user_id,
                 "delivered_at": p.delivered_at,
@@ -313,3 +314,54 @@ def campaigns_of(viewer: User, limit: int = 10) -> list[Campaign]:
 def rejections_by_mailbox(mailboxes: list[Mailbox], limit: int = 10) -> dict[int, list[Rejection]]:
     """recent_rejections for each of a user's (few) mailboxes."""
     return {m.id: recent_rejections(m, limit) for m in mailboxes}
+
+
+# --- email detail and unmatched senders (emails.views) ------------------------------------------
+
+# Sources whose email touchpoints always have an EmailMessage row (synced,
+# dropped, sent from the CRM, uploaded raw). Activity links only these to the
+# email page, so it needs no query per row; an email logged by hand (or by an
+# integration through POST /touchpoints, also source "api") has no message to
+# open, and its link answers 404 like any email the viewer may not see.
+EMAIL_ROW_SOURCES = frozenset({"imap", "bcc", "smtp", "api"})
+
+
+def email_id_of_touchpoint(viewer: User, touchpoint_id: int) -> int:
+    """The visible email behind an email touchpoint (Activity's links)."""
+    email_id = visible_emails(viewer).filter(touchpoint_id=touchpoint_id).values_list("id", flat=True).first()
+    if email_id is None:
+        raise NotFound(f"no email for touchpoint {touchpoint_id}")
+    return email_id
+
+
+def email_engagements(email: EmailMessage) -> list[Engagement]:
+    """Opens and clicks of each recipient of one email (automated ones too),
+    by recipient then kind. Visible exactly when the email is."""
+    return list(Engagement.objects.filter(participant__email=email).order_by("participant_id", "kind"))
+
+
+def emails_linked_count(viewer: User, contact_id: int) -> int:
+    """How many visible emails name the contact (as the API reports after
+    turning an unmatched address into a contact)."""
+    return visible_emails(viewer).filter(participants__contact_id=contact_id).distinct().count()
+
+
+def suggested_organization(viewer: User, address: str) -> int | None:
+    """The organization of the auto-create rule for the address's domain, if
+    the viewer may see it: the "Make a contact" form starts with it."""
+    from crm.models import Organization
+    from emails.models import AutoContactRule
+
+    domain = address.rpartition("@")[2].lower()
+    rule = AutoContactRule.objects.filter(domain=domain).only("organization_id").first() if domain else None
+    if rule is None:
+        return None
+    return rule.organization_id if visible(Organization, viewer).filter(id=rule.organization_id).exists() else None
+
+
+def unmatched_participant_ids(email: EmailMessage) -> set[int]:
+    """Participants of the email that are neither a contact nor a user. The
+    others whose contact email_detail blanks are contacts the viewer may not
+    open: shown by address only (no name: for mail sent from the CRM it is
+    the contact's), and not offered as a new contact."""
+    return set(email.participants.filter(contact__isnull=True, user__isnull=True).values_list("id", flat=True))

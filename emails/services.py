@@ -11,7 +11,7 @@ from django.db import transaction
 
 from accounts.models import User
 from config.errors import Forbidden, Invalid, NotFound, error
-from crm.models import Contact, Organization
+from crm.models import Contact, ContactEmail, Organization
 from crm.permissions import get_visible, visible
 from crm.services import do_create_contact, normalize_email
 from emails import crypto, imap
@@ -128,6 +128,10 @@ def do_create_contact_from_address(actor: User, address: str, data: dict) -> Con
     with that address (plus-addressing aware) on the new contact's timeline
     (and so on its organization's and deals')."""
     address = normalize_email(address, ("address",))
+    existing = ContactEmail.objects.filter(email=address, contact__in=visible(Contact, actor).values("id")).first()
+    if existing is not None:
+        # A double submit, or an address made a contact meanwhile: one contact per address.
+        raise Invalid.field("address", f"{address} is already the address of contact {existing.contact_id}")
     with transaction.atomic():
         contact = do_create_contact(actor, {**data, "emails": list(dict.fromkeys([address, *(data.get("emails") or [])]))})
         relink_address(actor, address, contact.id)

@@ -22,4 +22,9 @@ urlpatterns = [
     path("campaigns/recipients", views.campaign_recipients, name="campaign-recipients"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
     path("engagements/", views.engagements, name="engagements"),
+    path("emails/unmatched/", views.unmatched, name="unmatched-senders"),
+    path("emails/unmatched/contact", views.unmatched_contact, name="unmatched-contact"),
+    path("emails/by-touchpoint/<int:touchpoint_id>/", views.email_by_touchpoint, name="email-by-touchpoint"),
+    path("emails/documents/<int:document_id>", views.document_download, name="email-document"),
+    path("emails/<int:email_id>/", views.email_detail, name="email-detail"),
 ]

@@ -1,5 +1,6 @@
 """Pages of the email channel: mailbox settings, the composer on record
-pages, campaigns and the Actions dashboard's Engagements tab.
+pages, campaigns, the Actions dashboard's Engagements tab, one email's page
+(opened from Activity) and unmatched senders.
 
 Every write is the service function the REST API calls (emails.services,
 emails.sending, emails.imap.do_sync_mailbox); reads come from
@@ -9,22 +10,27 @@ and queries' own NotFound (turned into a 404 page by web.http).
 """
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 from inscriptis import get_text
 
 from config.errors import Invalid
 from crm import queries as crm_queries
 from emails import imap, merge, queries, sending, services
-from emails.forms import CampaignForm, ComposeForm, EngagementFilterForm, IdListField, MailboxForm
+from emails.forms import CampaignForm, ComposeForm, ContactFromAddressForm, EngagementFilterForm, IdListField, MailboxForm
+from emails.ingest import document_path, name_parts
 from web.http import changed, get_record_or_404
 
 # --- mailbox settings ------------------------------------------------------------------------
@@ -352,3 +358,176 @@ def engagements(request):
     context["contact_filter"] = (contact_id, queries.contact_names(request.user, [contact_id]).get(contact_id)) if contact_id else None
     context["without_contact_url"] = "?" + urlencode({k: v for k, v in keep.items() if k != "contact"})
     return render(request, "emails/engagements.html", context)
+
+
+# --- one email -----------------------------------------------------------------------------------
+
+ROLE_ORDER = ("from", "to", "cc", "bcc")
+SOURCE_LABELS = {"imap": "Synced from a mailbox", "bcc": "BCC/forward drop", "smtp": "Sent from Touchpoints", "api": "Uploaded through the API", "demo": "Demo data"}
+
+
+@login_required
+@require_GET
+def email_by_touchpoint(request, touchpoint_id: int):
+    """Activity's link on an email: the email behind the touchpoint, or 404
+    (none stored, or one the viewer may not see)."""
+    return redirect("email-detail", email_id=queries.email_id_of_touchpoint(request.user, touchpoint_id))
+
+
+def _participants(request, email, detail: dict, engagements: list) -> dict[str, list[dict]]:
+    """The email's addresses by role, each with the name of its contact (only
+    a contact the viewer may open; another contact shows as its address
+    alone), whether it is unmatched (may become a contact), and its opens
+    and clicks."""
+    names = queries.contact_names(request.user, {p["contact_id"] for p in detail["participants"] if p["contact_id"]})
+    unmatched = queries.unmatched_participant_ids(email)
+    by_participant: dict[int, list] = {}
+    for e in engagements:
+        by_participant.setdefault(e.participant_id, []).append(e)
+    groups: dict[str, list[dict]] = {role: [] for role in ROLE_ORDER}
+    for p in detail["participants"]:
+        hits = by_participant.get(p["id"], [])
+        people = [e for e in hits if e.kind in ("open", "click")]
+        row = p | {
+            "contact_name": names.get(p["contact_id"]),
+            "unmatched": p["id"] in unmatched,
+            # The name as written, except for a contact the viewer may not open.
+            "name": p["name"] if p["contact_id"] in names or p["user_id"] or p["id"] in unmatched else "",
+            "role_label": ROLE_LABELS.get(p["role"], p["role"]),
+            "opens": sum(e.count for e in hits if e.kind == "open"),
+            "clicks": sum(e.count for e in hits if e.kind == "click"),
+            "first_at": min((e.first_at for e in people), default=None),
+            "last_at": max((e.last_at for e in people), default=None),
+            "last_url": next((e.last_url for e in sorted(people, key=lambda e: e.last_at, reverse=True) if e.last_url), ""),
+            "automated": [{"kind_label": KIND_LABELS.get(e.kind, e.kind), "count": e.count, "last_at": e.last_at, "reason": e.reason} for e in hits if e.kind not in ("open", "click")],
+        }
+        groups.setdefault(p["role"], []).append(row)
+    return groups
+
+
+@login_required
+@require_GET
+def email_detail(request, email_id: int):
+    """One email as stored: who wrote to whom (contacts linked when the viewer
+    may open them), the full text, attachments, each recipient's opens and
+    clicks (automated ones apart) and the rest of its conversation."""
+    email = queries.get_email(request.user, email_id)  # NotFound -> 404
+    detail = queries.email_detail(request.user, email)
+    engagements = queries.email_engagements(email)
+    participants = _participants(request, email, detail, engagements)
+    recipients = [p for role in ("to", "cc", "bcc") for p in participants[role]]
+    cursor = request.GET.get("thread") or None
+    try:
+        thread = queries.thread_page(request.user, email.thread_id, cursor, settings.UI_PAGE_SIZE)
+    except Invalid:  # a cursor edited by hand: start over
+        cursor, thread = None, queries.thread_page(request.user, email.thread_id, None, settings.UI_PAGE_SIZE)
+    context = {
+        "nav": "",
+        "email": detail,
+        "source_label": SOURCE_LABELS.get(email.touchpoint.source, email.touchpoint.source),
+        "from_name": email.from_name,
+        "participants": participants,
+        "recipients": recipients,
+        "engaged": any(p["opens"] or p["clicks"] for p in recipients),
+        "automated_hits": [(p, a) for p in recipients for a in p["automated"]],
+        # A page of the conversation by date: the API's pages follow arrival
+        # (ids), and a first sync stores INBOX before Sent, replies first.
+        "thread": sorted(thread.items, key=lambda m: (m.touchpoint.occurred_at, m.id)) if (cursor or len(thread.items) > 1 or thread.next_cursor) else [],
+        "thread_next": "?" + urlencode({"thread": thread.next_cursor}) if thread.next_cursor else None,
+        "thread_first": "?" if cursor else None,
+    }
+    return render(request, "emails/email_detail.html", context)
+
+
+@login_required
+@require_GET
+def document_download(request, document_id: int):
+    """An attachment's bytes, to whoever may see its email (as the API's
+    GET /api/v1/documents/{id}, with the session)."""
+    doc = queries.visible_document(request.user, document_id)  # NotFound -> 404
+    if not doc.stored:
+        raise Http404("this attachment was over MAX_ATTACHMENT_BYTES and was not kept")
+    response = FileResponse(default_storage.open(document_path(doc.sha256), "rb"), content_type=doc.content_type or "application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{doc.filename.replace(chr(34), "")}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- unmatched senders ---------------------------------------------------------------------------
+
+
+def _unmatched_form(request, data=None, *, address: str = "", name: str = "") -> ContactFromAddressForm:
+    """The "Make a contact" form of one address, names prefilled from the
+    display name as ingest reads it, organization from the domain's
+    auto-create rule. Input ids are unique per address (several rows may be
+    open at once)."""
+    address = (data.get("address") if data is not None else address) or ""
+    prefix = "uc" + hashlib.sha1(address.strip().lower().encode()).hexdigest()[:8]
+    initial = None
+    if data is None:
+        initial = {"address": address, **name_parts(name, address), "organization": queries.suggested_organization(request.user, address)}
+    return ContactFromAddressForm(data, initial=initial, organization_choices=crm_queries.organization_choices(request.user), auto_id=prefix + "_%s")
+
+
+def _safe_next(request, value: str | None) -> str | None:
+    """A same-site path to return to after creating (the email page), else None."""
+    return value if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()}, require_https=request.is_secure()) else None
+
+
+@login_required
+@require_GET
+def unmatched(request):
+    """Addresses on the viewer's emails that are neither a contact nor a
+    user (automated mail left out), alphabetically, with how many emails
+    and when last seen; each can be made a contact."""
+    cursor = request.GET.get("cursor") or None
+    bad_cursor = False
+    try:
+        page = queries.unmatched_addresses(request.user, cursor, settings.UI_PAGE_SIZE)
+    except Invalid:  # a cursor edited by hand: start over
+        bad_cursor, cursor = True, None
+        page = queries.unmatched_addresses(request.user, None, settings.UI_PAGE_SIZE)
+    context = {
+        "nav": "",
+        "rows": page.items,
+        "next_url": "?" + urlencode({"cursor": page.next_cursor}) if page.next_cursor else None,
+        "first_url": "?" if cursor else None,
+        "bad_cursor": bad_cursor,
+    }
+    return render(request, "emails/unmatched.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def unmatched_contact(request):
+    """GET: the "Make a contact" form for ``?address=`` (loaded by htmx when a
+    row's details open; a page of its own without JavaScript). POST: create
+    it through emails.services.do_create_contact_from_address (the API's
+    path), which links the address's visible emails to the new contact."""
+    if request.method == "GET":
+        address = (request.GET.get("address") or "").strip()[:254]
+        if not address:
+            return redirect("unmatched-senders")
+        form = _unmatched_form(request, address=address, name=(request.GET.get("name") or "")[:200])
+        return _unmatched_form_response(request, form, next_url=_safe_next(request, request.GET.get("next")))
+    form = _unmatched_form(request, request.POST)
+    next_url = _safe_next(request, request.POST.get("next"))
+    contact = form.run(services.do_create_contact_from_address, request.user, form.cleaned_data["address"], form.data_for_service()) if form.is_valid() else None
+    if contact is None:
+        return _unmatched_form_response(request, form, next_url=next_url, status=422)
+    linked = queries.emails_linked_count(request.user, contact.id)
+    done = f"Contact created: {contact.full_name}; {linked} email{'s' if linked != 1 else ''} linked."
+    if not request.htmx:
+        messages.success(request, done)
+        return redirect(next_url or "unmatched-senders")
+    response = render(request, "emails/_unmatched_done.html", {"done": done, "contact": contact, "address": form.cleaned_data["address"]})
+    # The row (not just the form) becomes the outcome: the address is matched now.
+    return reswap(retarget(response, "closest li"), "outerHTML")
+
+
+def _unmatched_form_response(request, form, *, next_url=None, status=200) -> HttpResponse:
+    # A row's form on the list posts by htmx and becomes the row's outcome; the
+    # page of its own (no JavaScript, or from an email's page) posts plainly.
+    context = {"form": form, "address": form["address"].value() or "", "next_url": next_url, "standalone": not request.htmx}
+    template = "emails/_unmatched_form.html" if request.htmx else "emails/unmatched_new.html"
+    return render(request, template, context, status=status)

@@ -259,3 +259,12 @@ def test_an_outsider_making_a_contact_of_an_address_does_not_take_alices_mail(al
     assert response.status_code == 201 and response.json()["emails_linked"] == 0
     assert tp not in timeline_ids(charlie, "contact", response.json()["contact_id"])
     assert [u["address"] for u in alice_mail.get("emails/unmatched").json()["items"]] == ["erin@newco.example"]
+
+
+def test_an_address_already_a_contact_is_not_made_a_second_one(alice_mail, world):
+    upload(alice_mail, make_mail(sender="erin@newco.example"))
+    body = {"address": "erin@newco.example", "last_name": "Park"}
+    assert alice_mail.post("emails/unmatched/contact", body).status_code == 201
+    again = alice_mail.post("emails/unmatched/contact", body)
+    assert again.status_code == 422 and again.json()["detail"][0]["loc"] == ["body", "address"]
+    assert Contact.objects.filter(emails__email="erin@newco.example").count() == 1
