@@ -60,7 +60,20 @@ def _pick_records() -> dict:
     deal = Deal.objects.select_related("organization").get(id=busiest["deal"])
     contact = deal.deal_contacts.select_related("contact").order_by("id").first().contact
     phone = contact.phones.order_by("position").first()
-    return {"rep": rep.username, "deal": deal.id, "organization": deal.organization_id, "contact": contact.id, "phone": phone.number if phone else contact.last_name}
+    from emails.models import EmailMessage
+
+    # The rep's tracked mail with the most opens, for the email page.
+    email = (
+        EmailMessage.objects.filter(touchpoint__owner=rep, tracked=True).annotate(n=Count("participants__engagements")).order_by("-n", "id").first()
+    )
+    return {
+        "rep": rep.username,
+        "deal": deal.id,
+        "organization": deal.organization_id,
+        "contact": contact.id,
+        "phone": phone.number if phone else contact.last_name,
+        "email": email.id if email else None,
+    }
 
 
 def main(argv=None) -> int:
@@ -122,6 +135,9 @@ def _shoot(base: str, records: dict, out: Path) -> None:
             ("contact", f"/contacts/{records['contact']}/"),
             ("organization", f"/organizations/{records['organization']}/"),
             ("deals-list", "/deals/?sort=-last_contacted_on"),
+            ("engagements", "/engagements/"),
+            ("mailboxes", "/settings/mailboxes/"),
+            *([("email", f"/emails/{records['email']}/")] if records["email"] else []),
         ]
         for name, url in shots:
             page.goto(url)
