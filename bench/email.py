@@ -170,7 +170,7 @@ def main(argv=None) -> int:
     from accounts.services import do_create_user
     from bench import seed
     from crm.models import Contact, ContactEmail
-    from emails import crypto
+    from config import crypto
     from emails.imap import connect, do_sync_mailbox
     from emails.models import EmailMessage, Mailbox
     from emails.sentiment_jobs import do_score_emails

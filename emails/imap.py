@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from emails import crypto
+from config import crypto
 from emails.ingest import Arrival, do_ingest
 from emails.models import Mailbox, MailboxFolder, MailboxMessage, Rejection, SyncStatus
 from touchpoints.rules import Source

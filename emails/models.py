@@ -38,7 +38,7 @@ class Mailbox(models.Model):
     imap_port = models.PositiveIntegerField(default=993)
     imap_security = models.CharField(max_length=10, choices=Security.choices, default=Security.SSL)
     username = models.CharField(max_length=255)
-    # Fernet token (emails.crypto); never the plain password.
+    # Fernet token (config.crypto); never the plain password.
     password_encrypted = models.TextField()
     # Empty: found by its \Sent special-use flag, then by common names.
     sent_folder = models.CharField(max_length=255, blank=True)

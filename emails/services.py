@@ -14,7 +14,8 @@ from config.errors import Forbidden, Invalid, NotFound, error
 from crm.models import Contact, ContactEmail, Organization
 from crm.permissions import get_visible, visible
 from crm.services import do_create_contact, normalize_email
-from emails import crypto, imap
+from config import crypto
+from emails import imap
 from emails.models import AutoContactRule, DropAddress, EmailParticipant, EmailTemplate, Mailbox, Security
 from emails.parsing import base_address
 from touchpoints.services import direct_links, update_touchpoint, visible_touchpoints

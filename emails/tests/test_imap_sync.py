@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from emails import crypto
+from config import crypto
 from emails.imap import do_sync_mailbox
 from emails.models import EmailMessage, Mailbox, MailboxFolder, MailboxMessage, Rejection
 from emails.tests.conftest import make_mail

@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from crm.models import Share
-from emails import crypto, services
+from config import crypto
+from emails import services
 from emails.engagement import Hit, do_record_hit
 from emails.models import Campaign, EmailParticipant, Mailbox, Rejection
 from emails.sending import Outgoing, do_send_email

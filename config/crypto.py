@@ -1,4 +1,4 @@
-"""Mailbox passwords at rest: Fernet (AES-128-CBC + HMAC-SHA256) from the
+"""Secrets at rest (mailbox passwords, telephony auth tokens): Fernet (AES-128-CBC + HMAC-SHA256) from the
 ``cryptography`` package, never a home-made cipher.
 
 Keys: CREDENTIALS_KEYS (comma-separated Fernet keys, newest first, so a
