@@ -1,9 +1,11 @@
-"""GET /me: who the token belongs to, and the time zone "today" is judged in."""
+"""GET /me: who the token belongs to, and the time zone "today" is judged in.
+PATCH /me: the caller's own phone (what click-to-call rings first)."""
 from __future__ import annotations
 
 from ninja import Router, Schema
 
-from config.schemas import responses
+from config.schemas import InputSchema, Text, responses
+from crm.services import normalize_phone
 
 router = Router(tags=["me"])
 
@@ -17,12 +19,30 @@ class MeOut(Schema):
     role: str
     team: str | None
     time_zone: str
+    phone: str
+
+
+class MePatch(InputSchema):
+    phone: Text(32) | None = None
+
+
+def _me(user) -> dict:
+    return {
+        **{f: getattr(user, f) for f in ("id", "username", "first_name", "last_name", "email", "role", "time_zone", "phone")},
+        "team": user.team.name if user.team_id else None,
+    }
 
 
 @router.get("/me", response=responses({200: MeOut}))
 def me(request):
+    return _me(request.auth)
+
+
+@router.patch("/me", response=responses({200: MeOut}))
+def update_me(request, payload: MePatch):
+    """Set (or clear, with "") your phone number, stored as E.164."""
     user = request.auth
-    return {
-        **{f: getattr(user, f) for f in ("id", "username", "first_name", "last_name", "email", "role", "time_zone")},
-        "team": user.team.name if user.team_id else None,
-    }
+    if payload.phone is not None:
+        user.phone = normalize_phone(payload.phone, ("phone",)) if payload.phone.strip() else ""
+        user.save(update_fields=["phone"])
+    return _me(user)

@@ -30,6 +30,8 @@ class User(AbstractUser):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.REP)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # E.164; the phone click-to-call rings first (telephony.services.do_start_call).
+    phone = models.CharField(max_length=20, blank=True)
 
     @property
     def sees_everything(self) -> bool:

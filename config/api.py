@@ -17,6 +17,7 @@ from config.auth import TokenAuth
 from config.errors import Invalid, ServiceError
 from crm.api import router as crm_router
 from emails.api import router as emails_router
+from telephony.api import router as telephony_router
 from touchpoints.api import router as touchpoints_router
 
 api = NinjaAPI(
@@ -31,6 +32,7 @@ api.add_router("/", crm_router)
 api.add_router("/", activities_router)
 api.add_router("/", touchpoints_router)
 api.add_router("/", emails_router)
+api.add_router("/", telephony_router)
 
 
 @api.exception_handler(Invalid)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "activities",
     "touchpoints",
     "emails",
+    "telephony",
 ]
 
 MIDDLEWARE = [

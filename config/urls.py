@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("crm.urls")),
     path("", include("touchpoints.urls")),
     path("", include("emails.urls")),
+    path("", include("telephony.urls")),
 ]

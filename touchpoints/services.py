@@ -433,6 +433,33 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
     return tp
 
 
+def set_statuses(statuses: dict[int, str], durations: dict[int, int | None] | None = None) -> None:
+    """Bring touchpoints to new statuses (and durations), as provider
+    callbacks report them. A change that keeps both what shows and what
+    counts is a bulk UPDATE of the touchpoint rows (links copy only shown
+    and counts, which stay); one that changes either (a dispatched SMS that
+    fails) goes through update_touchpoint, which recomputes Last Contacted.
+    Callers have already decided the new status is not a step back."""
+    if not statuses:
+        return
+    durations = durations or {}
+    same: dict[str, list[int]] = {}
+    for tp_id, kind, status, duration in Touchpoint.objects.filter(id__in=statuses).values_list(
+        "id", "kind", "status", "duration_seconds"
+    ):
+        new, new_duration = statuses[tp_id], durations.get(tp_id)
+        if new_duration is not None and new_duration != duration:
+            Touchpoint.objects.filter(id=tp_id).update(duration_seconds=new_duration)
+        if new == status:
+            continue
+        if is_shown(kind, status) == is_shown(kind, new) and counts_as_contact(kind, status) == counts_as_contact(kind, new):
+            same.setdefault(new, []).append(tp_id)
+        else:
+            update_touchpoint(None, tp_id, {"status": new}, checked=True)
+    for new, ids in same.items():
+        Touchpoint.objects.filter(id__in=ids).update(status=new)
+
+
 def delete_touchpoint(actor: User | None, touchpoint_id: int, *, checked: bool = False) -> None:
     with transaction.atomic():
         tp = _locked_for_change(actor, touchpoint_id, checked)
