@@ -43,6 +43,9 @@ class Api:
     def patch(self, path, body=None):
         return self._call("patch", path, body)
 
+    def put(self, path, body=None):
+        return self._call("put", path, body)
+
     def delete(self, path):
         return self._call("delete", path)
 

@@ -67,7 +67,8 @@ class SmsPage(Schema):
 
 
 class SmsIn(InputSchema):
-    body: Text(services.MAX_SMS_LENGTH)
+    # "text", not "body": a 422's loc starts with "body" (the request body).
+    text: Text(services.MAX_SMS_LENGTH)
     contact_ids: IdList = []
     numbers: list[Text(32, 1)] = Field(default=[], max_length=100)
 
@@ -147,7 +148,7 @@ def send_sms(request: HttpRequest, payload: SmsIn):
     """Text each contact (their first number) or number. 422 names the
     recipient who opted out (texted STOP) and nothing is sent; a message
     the provider refused is kept as a Failed SMS with its error."""
-    results = services.do_send_sms(request.auth, payload.body, payload.contact_ids, payload.numbers)
+    results = services.do_send_sms(request.auth, payload.text, payload.contact_ids, payload.numbers)
     return Status(201, {"results": [r.__dict__ for r in results]})
 
 

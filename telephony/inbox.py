@@ -11,13 +11,15 @@ one without a key is stored again and changes nothing when processed
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from telephony.models import Call, WebhookEvent, WebhookKind
 from telephony.processing import apply_call_events, apply_sms_events
-from telephony.providers.base import PayloadError, get_provider
+from telephony.providers.base import CallEvent, PayloadError, get_provider
 
 DRAIN_BATCH = 500
 # One scheduled drain per process per this many seconds covers a burst.
@@ -76,9 +78,7 @@ def _process(events: list[WebhookEvent]) -> None:
         provider = get_provider(event.provider)
         try:
             if event.kind == WebhookKind.VOICE_STATUS:
-                parsed = provider.parse_voice_status(event.payload)
-                _adopt_pending_call(event.payload.get("_call"), parsed.call_id)
-                calls.append(parsed)
+                calls.append(_click_to_call_leg(event.payload, provider.parse_voice_status(event.payload)))
             elif event.kind == WebhookKind.SMS_STATUS:
                 messages.append(provider.parse_sms_status(event.payload))
             else:
@@ -91,6 +91,27 @@ def _process(events: list[WebhookEvent]) -> None:
     WebhookEvent.objects.filter(id__in=[e.id for e in events if e.id not in errors]).update(processed_at=now)
     for event_id, text in errors.items():
         WebhookEvent.objects.filter(id=event_id).update(processed_at=now, error=text[:2000])
+
+
+def _click_to_call_leg(payload: dict, parsed: CallEvent) -> CallEvent:
+    """A click-to-call is two legs: the provider rings our user, then dials
+    the contact. The CRM's call is the conversation with the contact, so:
+    - the contact's leg (``leg=contact`` on its callback URL) reports on our
+      Call row, whatever the provider calls that leg;
+    - the user's leg names the row (``_adopt_pending_call``); its failures
+      (the user did not answer) end the call, but its "completed" only says
+      the user hung up: it becomes ``canceled``, which any status the
+      contact's leg reported outranks (processing.CALL_RANK)."""
+    call_pk = payload.get("_call")
+    if not call_pk or not str(call_pk).isdigit():
+        return parsed
+    if payload.get("_leg") == "contact":
+        row_id = Call.objects.filter(id=int(call_pk)).values_list("provider_call_id", flat=True).first()
+        return replace(parsed, call_id=row_id) if row_id else parsed
+    _adopt_pending_call(call_pk, parsed.call_id)
+    if parsed.status in ("completed", "hangup"):
+        return replace(parsed, status="canceled", duration_seconds=None)
+    return parsed
 
 
 def _adopt_pending_call(call_pk, provider_call_id: str) -> None:

@@ -72,6 +72,9 @@ def do_set_provider_account(actor: User, provider: str, data: dict) -> ProviderA
     account.save()
     if account.is_default:
         ProviderAccount.objects.exclude(id=account.id).update(is_default=False)
+    # Now (this process reads its own write) and after commit (a reader that
+    # cached the old row meanwhile).
+    cache.delete(_cache_key(provider))
     transaction.on_commit(lambda: cache.delete(_cache_key(provider)))
     return account
 
@@ -134,9 +137,9 @@ def check_sms(actor: User, body: str, contact_ids: Sequence[int], numbers: Seque
     recipient who texted STOP, an empty or too long body."""
     errors: list[dict] = []
     if not body.strip():
-        errors.append(error(("body",), "must not be empty"))
+        errors.append(error(("text",), "must not be empty"))
     elif len(body) > MAX_SMS_LENGTH:
-        errors.append(error(("body",), f"at most {MAX_SMS_LENGTH} characters"))
+        errors.append(error(("text",), f"at most {MAX_SMS_LENGTH} characters"))
     if not contact_ids and not numbers:
         errors.append(error(("contact_ids",), "name at least one contact (or a number in numbers)"))
     found = {c.id: c for c in visible(Contact, actor).filter(id__in=contact_ids)}

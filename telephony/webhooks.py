@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from telephony.inbox import do_receive_webhook
 from telephony.models import Call, Provider, WebhookKind
 from telephony.providers.base import get_provider
-from telephony.services import credentials
+from telephony.services import credentials, webhook_url
 
 VOICE_CONNECT = "voice-connect"
 
@@ -44,7 +44,8 @@ def webhook(request: HttpRequest, provider: str, kind: str) -> HttpResponse:
     if kind == VOICE_CONNECT:
         return _connect(adapter, request.GET.get("call", ""))
     if request.method == "POST" and "call" in request.GET:
-        params["_call"] = request.GET["call"]  # our Call row (click-to-call), see inbox._adopt_pending_call
+        params["_call"] = request.GET["call"]  # our Call row (click-to-call), see inbox._click_to_call_leg
+        params["_leg"] = request.GET.get("leg", "user")
     do_receive_webhook(provider, kind, params, adapter.replay_key(request.headers, params))
     body, content_type = adapter.empty_markup()
     return HttpResponse(body, content_type=content_type)
@@ -56,5 +57,7 @@ def _connect(adapter, call_pk: str) -> HttpResponse:
     call = Call.objects.filter(id=int(call_pk)).first() if call_pk.isdigit() else None
     if call is None:
         return JsonResponse({"detail": "unknown call"}, status=404)
-    body, content_type = adapter.connect_markup(contact_number=call.to_number, caller_id=call.from_number, status_callback_url=None)
+    # The contact's leg reports to the same call row (telephony.inbox._click_to_call_leg).
+    callback = f"{webhook_url(call.provider, 'voice-status')}?call={call.id}&leg=contact"
+    body, content_type = adapter.connect_markup(contact_number=call.to_number, caller_id=call.from_number, status_callback_url=callback)
     return HttpResponse(body, content_type=content_type)

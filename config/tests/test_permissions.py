@@ -27,6 +27,7 @@ from django.utils import timezone
 from accounts.models import User
 from conftest import at
 from emails.tests.conftest import make_mail
+from telephony.tests.standin import provider_standin  # noqa: F401 - a fixture
 
 PERSONAS = ("alice", "bob", "charlie", "manager", "admin")
 SEES = "sees"  # 200, and alice's record is in the list
@@ -43,7 +44,8 @@ DELETE = each(204, 403, 404, 204, 204)  # reps delete only what they own
 LIST = each(SEES, SEES, BLIND, SEES, SEES)
 CREATE = each(201, 201, 201, 201, 201)  # nothing of alice's involved
 CREATE_ON_ALICES = each(201, 201, 422, 201, 201)  # the body names one of alice's records
-PRIVATE = each(200, 404, 404, 404, 200)  # a user's own (mailboxes): admins may help, nobody else
+PRIVATE = each(200, 404, 404, 404, 200)
+ADMIN_ONLY = each(403, 403, 403, 403, 200)  # a user's own (mailboxes): admins may help, nobody else
 CLOSED_PORT = 9  # discard: nothing listens on loopback here
 
 # (method, path as in the OpenAPI document without /api/v1) -> expected answer per persona.
@@ -119,6 +121,16 @@ TABLE: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/contacts/{record_id}/emotional-journey"): READ,
     ("GET", "/deals/{record_id}/emotional-journey"): READ,
     ("GET", "/organizations/{record_id}/emotional-journey"): READ,
+    # --- telephony (issue #5) ---
+    ("POST", "/sms"): CREATE_ON_ALICES,
+    ("GET", "/sms"): LIST,
+    ("POST", "/calls"): CREATE_ON_ALICES,  # click-to-call Carol
+    ("POST", "/calls/log"): CREATE_ON_ALICES,
+    ("GET", "/calls"): LIST,
+    ("GET", "/calls/{call_id}"): READ,
+    ("GET", "/telephony/providers"): ADMIN_ONLY,
+    ("PUT", "/telephony/providers/{provider}"): ADMIN_ONLY,
+    ("PATCH", "/me"): each(200, 200, 200, 200, 200),  # one's own phone
 }
 
 # The request bodies; ``ids`` are alice's records (the ``records`` fixture).
@@ -153,6 +165,11 @@ BODIES = {
     ("POST", "/mailboxes"): lambda ids: {**MAILBOX, "username": "another"},
     ("POST", "/mailboxes/test"): lambda ids: MAILBOX,
     ("PATCH", "/mailboxes/{mailbox_id}"): lambda ids: {"sent_folder": "Sent Items"},
+    ("POST", "/sms"): lambda ids: {"text": "See you at 3pm", "contact_ids": [ids["carol"]]},
+    ("POST", "/calls"): lambda ids: {"contact_id": ids["carol"], "agent_number": "+12025550177"},
+    ("POST", "/calls/log"): lambda ids: {"contact_id": ids["carol"], "status": "completed", "duration_seconds": 60},
+    ("PUT", "/telephony/providers/{provider}"): lambda ids: {"from_number": "+12025550101"},
+    ("PATCH", "/me"): lambda ids: {"phone": "+12025550188"},
 }
 MAILBOX = {
     "email_address": "me@ourco.example",
@@ -174,6 +191,8 @@ LISTED = {
     "/engagements": "engagement",
     "/email-rules": "rule",
     "/emails/unmatched": "unmatched",
+    "/sms": "sms",
+    "/calls": "call",
 }
 # Lists whose items are named by another key than "id".
 LISTED_KEY = {"/emails/unmatched": "address"}
@@ -191,6 +210,8 @@ PARAMETER_ID = {
     "campaign_id": "campaign",
     "rule_id": "rule",
     "mailbox_id": "mailbox",
+    "call_id": "call",
+    "provider": "provider",
 }
 
 CASES = [(method, path, persona, expected[persona]) for (method, path), expected in TABLE.items() for persona in PERSONAS]
@@ -215,7 +236,7 @@ def call(client, method: str, url: str, body=None):
 
 
 @pytest.fixture
-def records(alice, world):
+def records(alice, world, admin, provider_standin, settings):
     """Alice's world plus an event, a task and a touchpoint of hers, all on
     Carol and the deal."""
     event = alice.post(
@@ -238,7 +259,23 @@ def records(alice, world):
         "task": task.json()["id"],
         "touchpoint": touchpoint.json()["id"],
         **email_records(alice, world),
+        **telephony_records(alice, admin, world, provider_standin, settings),
     }
+
+
+def telephony_records(alice, admin, world, standin, settings) -> dict:
+    """Carol's phone, a Twilio account on the loopback stand-in, an SMS
+    Alice sent her and a call Alice logged."""
+    from telephony.services import do_set_provider_account
+
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    alice.patch(f"contacts/{world['carol']}", {"phones": ["+12025550143"]})
+    do_set_provider_account(
+        admin.user, "twilio", {"account_id": "AC" + "0" * 32, "auth_token": "token", "from_number": "+12025550100", "api_base": standin.base_url}
+    )
+    sms = alice.post("sms", {"text": "Hello", "contact_ids": [world["carol"]]}).json()["results"][0]
+    call = alice.post("calls/log", {"contact_id": world["carol"], "status": "completed"}).json()
+    return {"sms": sms["sms_id"], "call": call["id"], "provider": "twilio"}
 
 
 def email_records(alice, world) -> dict:

@@ -353,7 +353,7 @@ class PlivoProvider(Provider):
         try:
             return action(client)
         except plivo_exceptions.PlivoRestError as exc:
-            raise ProviderError(str(exc) or type(exc).__name__) from exc
+            raise ProviderError(str(exc) or type(exc).__name__, status=_http_status(exc)) from exc
         except requests.RequestException as exc:
             raise ProviderError(f"Plivo request failed: {exc}") from exc
         finally:
@@ -406,6 +406,22 @@ class PlivoProvider(Provider):
 
     def empty_markup(self) -> tuple[str, str]:
         return _xml(plivoxml.ResponseElement()), XML_CONTENT_TYPE
+
+
+def _http_status(exc: Exception) -> int | None:
+    """The HTTP status behind a plivo exception (the SDK keeps only the
+    class; InvalidRequestError covers 405/409/422 and stays None)."""
+    for cls, status in (
+        (plivo_exceptions.ValidationError, 400),
+        (plivo_exceptions.AuthenticationError, 401),
+        (plivo_exceptions.ForbiddenError, 403),
+        (plivo_exceptions.GeoPermissionError, 403),
+        (plivo_exceptions.ResourceNotFoundError, 404),
+        (plivo_exceptions.PlivoServerError, 500),
+    ):
+        if isinstance(exc, cls):
+            return status
+    return None
 
 
 def _xml(element) -> str:

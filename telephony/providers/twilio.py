@@ -43,6 +43,7 @@ REST
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -83,6 +84,7 @@ SIGNATURE_HEADER = "X-Twilio-Signature"
 SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 TIMEOUT_SECONDS = 15
+_SDK_PREFIX = re.compile(r"^Unable to \w+ record: ")
 
 CALL_STATUS_MAP = {
     "queued": "queued",
@@ -247,8 +249,10 @@ class TwilioProvider(Provider):
         try:
             return action(client)
         except TwilioRestException as exc:
+            # The SDK prefixes Twilio's message with "Unable to create record: ".
+            message = _SDK_PREFIX.sub("", str(exc.msg or "")) or f"Twilio returned HTTP {exc.status}"
             raise ProviderError(
-                exc.msg or f"Twilio returned HTTP {exc.status}",
+                message,
                 code=str(exc.code) if exc.code is not None else None,
                 status=exc.status,
             ) from exc

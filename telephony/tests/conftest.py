@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from huey.contrib.djhuey import HUEY
 from twilio.request_validator import RequestValidator
 
 from telephony.services import do_set_provider_account
+from telephony.tests.standin import provider_standin  # noqa: F401 - a fixture
 
 TWILIO_TOKEN = "twilio-auth-token-for-tests"
 OUR_NUMBER = "+12025550100"
@@ -21,8 +23,10 @@ _tokens = itertools.count(1)
 def huey_in_process():
     before = HUEY.immediate
     HUEY.immediate = True
+    cache.clear()  # credentials are cached per process (telephony.services.credentials)
     yield
     HUEY.immediate = before
+    cache.clear()
 
 
 @pytest.fixture
@@ -78,3 +82,10 @@ def sms_status(message_sid: str, status: str, *, to: str = CAROL_PHONE, frm: str
 
 def sms_inbound(message_sid: str, body: str, *, frm: str = CAROL_PHONE, to: str = OUR_NUMBER) -> dict:
     return {"AccountSid": "AC" + "0" * 32, "MessageSid": message_sid, "SmsSid": message_sid, "SmsStatus": "received", "Body": body, "From": frm, "To": to, "NumMedia": "0", "ApiVersion": "2010-04-01"}
+
+
+@pytest.fixture
+def twilio_api(twilio, admin, provider_standin):
+    """The Twilio account pointed at the loopback stand-in of Twilio's REST API."""
+    do_set_provider_account(admin.user, "twilio", {"api_base": provider_standin.base_url})
+    return provider_standin

@@ -107,7 +107,9 @@ class ProviderStandin:
 
         self._server = ThreadingHTTPServer((host, 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="provider-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="provider-standin", daemon=True
+        )
 
     # --- control ------------------------------------------------------------------
 

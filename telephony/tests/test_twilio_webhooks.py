@@ -147,7 +147,7 @@ def test_inbound_sms_is_a_touchpoint_and_stop_opts_the_number_out(twilio, alice,
     assert contact(alice, carol_phone)["last_contacted_via"] == "SMS"
     post_all(twilio, "sms-inbound", [sms_inbound("SMin2", " stop ")], django_capture_on_commit_callbacks)
     assert OptOut.objects.filter(number=CAROL_PHONE).exists()
-    refused = alice.post("sms", {"body": "Reminder", "contact_ids": [carol_phone["carol"]]})
+    refused = alice.post("sms", {"text": "Reminder", "contact_ids": [carol_phone["carol"]]})
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["loc"] == ["body", "contact_ids", 0] and "opted out" in refused.json()["detail"][0]["msg"]
     post_all(twilio, "sms-inbound", [sms_inbound("SMin3", "START")], django_capture_on_commit_callbacks)
