@@ -59,6 +59,9 @@ def do_set_provider_account(actor: User, provider: str, data: dict) -> ProviderA
             from_number = normalize_phone(from_number or "", ("from_number",))
         except Invalid as exc:
             errors.extend(exc.errors)
+    api_base = (data.get("api_base") or "").strip()
+    if api_base and not api_base.startswith(("http://", "https://")):
+        errors.append(error(("api_base",), "must be an http(s) URL, or empty for the provider's own API"))
     if errors:
         raise Invalid(errors)
     account = account or ProviderAccount(provider=provider)
