@@ -199,6 +199,8 @@ MAX_ATTACHMENT_BYTES = envint("MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024, minimum=
 MEDIA_ROOT = VAR_DIR / "media"
 SENTIMENT_SCORER = envstr("SENTIMENT_SCORER", "emails.sentiment.EmailScorer")
 SENDGRID_WEBHOOK_PUBLIC_KEY = envstr("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
+# Telephony (telephony/): an answered call shorter than this is a Hangup.
+TELEPHONY_HANGUP_SECONDS = envint("TELEPHONY_HANGUP_SECONDS", 5, minimum=0)
 MAILGUN_WEBHOOK_SIGNING_KEY = envstr("MAILGUN_WEBHOOK_SIGNING_KEY", "")
 
 LOGGING = {
