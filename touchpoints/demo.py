@@ -1129,7 +1129,21 @@ class Demo:
         self.create_planned_work()
         held = self.create_held_events()
         mail = self.create_mail()
-        self.create_touchpoints(self.counts["touchpoints"] - held - mail)
+        calls = self.create_calls()
+        self.create_touchpoints(self.counts["touchpoints"] - held - mail - calls)
+
+    def create_calls(self) -> int:
+        """A call log and a few texts per rep through the telephony
+        channel's own path (issue #5)."""
+        from telephony.demo import demo_calls
+
+        self.progress.phase("Calls and SMS", len(self.reps))
+        made = 0
+        for n, rep in enumerate(self.reps):
+            mine = [p.id for p in self.people if p.owner is not None and self.reps[p.owner] is rep and p.id is not None][:8]
+            made += demo_calls(self.rng, n, rep.user, mine, self.anchor)
+            self.progress.advance()
+        return made
 
     def create_mail(self) -> int:
         """A few real emails per rep (issue #4) through the email channel's

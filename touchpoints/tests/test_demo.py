@@ -73,6 +73,10 @@ def fingerprint() -> dict:
 
 
 def wipe() -> None:
+    from telephony.models import Call, Sms
+
+    Call.objects.all().delete()  # the channel's logs outlive their touchpoints (SET_NULL)
+    Sms.objects.all().delete()
     Touchpoint.objects.all().delete()
     for model in (Event, Task, DealContact, Deal, Contact, Organization, User, Team):
         model.objects.all().delete()
