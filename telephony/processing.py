@@ -111,15 +111,9 @@ def apply_call_events(events: Sequence[CallEvent], context: Context | None = Non
     folded = _fold_calls(events)
     if not folded:
         return []
-    existing = {(c.provider, c.provider_call_id): c for c in _calls_for(folded)}
-    numbers = [_external_number(e.direction, e.from_number, e.to_number) for e in folded.values()]
-    contacts = contacts_by_number(numbers)
     now = timezone.now()
     fresh = []
-    for key, event in folded.items():
-        if key in existing:
-            continue
-        contact = contacts.get(_external_number(event.direction, event.from_number, event.to_number))
+    for event, contact in _new_ones(Call, "provider_call_id", folded):
         fresh.append(
             Call(
                 provider=event.provider,
@@ -162,14 +156,28 @@ def apply_call_events(events: Sequence[CallEvent], context: Context | None = Non
     return list(calls.values())
 
 
-def _calls_for(folded) -> list[Call]:
+def _rows_for(model, id_field: str, keys: Iterable[tuple[str, str]]) -> list:
+    """The Call or Sms rows for (provider, provider id) keys; a query per provider."""
     by_provider: dict[str, list[str]] = {}
-    for provider, call_id in folded:
-        by_provider.setdefault(provider, []).append(call_id)
-    out: list[Call] = []
+    for provider, provider_id in keys:
+        by_provider.setdefault(provider, []).append(provider_id)
+    out: list = []
     for provider, ids in by_provider.items():
-        out.extend(Call.objects.filter(provider=provider, provider_call_id__in=ids))
+        out.extend(model.objects.filter(provider=provider, **{f"{id_field}__in": ids}))
     return out
+
+
+def _calls_for(folded) -> list[Call]:
+    return _rows_for(Call, "provider_call_id", folded)
+
+
+def _new_ones(model, id_field: str, folded: dict) -> list[tuple]:
+    """(event, matched contact or None) for the folded events with no row
+    yet; two queries for the batch."""
+    existing = {(row.provider, getattr(row, id_field)) for row in _rows_for(model, id_field, folded)}
+    new = [event for key, event in folded.items() if key not in existing]
+    contacts = contacts_by_number(_external_number(e.direction, e.from_number, e.to_number) for e in new)
+    return [(e, contacts.get(_external_number(e.direction, e.from_number, e.to_number))) for e in new]
 
 
 def _call_touchpoints(calls: list[Call]) -> None:
@@ -239,15 +247,9 @@ def apply_sms_events(events: Sequence[SmsEvent], context: Context | None = None)
     folded = _fold_messages(events)
     if not folded:
         return []
-    existing = {(m.provider, m.provider_message_id) for m in _messages_for(folded)}
-    numbers = [_external_number(e.direction, e.from_number, e.to_number) for e in folded.values()]
-    contacts = contacts_by_number(numbers)
     now = timezone.now()
     fresh = []
-    for key, event in folded.items():
-        if key in existing:
-            continue
-        contact = contacts.get(_external_number(event.direction, event.from_number, event.to_number))
+    for event, contact in _new_ones(Sms, "provider_message_id", folded):
         fresh.append(
             Sms(
                 provider=event.provider,
@@ -278,13 +280,7 @@ def apply_sms_events(events: Sequence[SmsEvent], context: Context | None = None)
 
 
 def _messages_for(folded) -> list[Sms]:
-    by_provider: dict[str, list[str]] = {}
-    for provider, message_id in folded:
-        by_provider.setdefault(provider, []).append(message_id)
-    out: list[Sms] = []
-    for provider, ids in by_provider.items():
-        out.extend(Sms.objects.filter(provider=provider, provider_message_id__in=ids))
-    return out
+    return _rows_for(Sms, "provider_message_id", folded)
 
 
 def _sms_touchpoints(messages: list[Sms]) -> None:
