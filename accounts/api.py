@@ -5,7 +5,7 @@ from __future__ import annotations
 from ninja import Router, Schema
 
 from config.schemas import InputSchema, Text, responses
-from crm.services import normalize_phone
+from accounts.services import do_set_my_phone
 
 router = Router(tags=["me"])
 
@@ -41,8 +41,6 @@ def me(request):
 @router.patch("/me", response=responses({200: MeOut}))
 def update_me(request, payload: MePatch):
     """Set (or clear, with "") your phone number, stored as E.164."""
-    user = request.auth
     if payload.phone is not None:
-        user.phone = normalize_phone(payload.phone, ("phone",)) if payload.phone.strip() else ""
-        user.save(update_fields=["phone"])
-    return _me(user)
+        do_set_my_phone(request.auth, payload.phone)
+    return _me(request.auth)

@@ -68,3 +68,14 @@ def do_set_idle_deal_days(user: User, days: int) -> Preference:
         raise Invalid.field(("idle_deal_days",), "must be between 1 and 365 days")
     preference, _ = Preference.objects.update_or_create(user=user, defaults={"idle_deal_days": days})
     return preference
+
+
+def do_set_my_phone(actor: User, raw: str) -> str:
+    """Set (or clear, with an empty value) the user's own phone, the one
+    click-to-call rings first; stored as E.164. Returns what was stored."""
+    from crm.services import normalize_phone  # crm depends on accounts, not the reverse
+
+    number = normalize_phone(raw.strip(), ("phone",)) if raw and raw.strip() else ""
+    User.objects.filter(id=actor.id).update(phone=number)
+    actor.phone = number
+    return number

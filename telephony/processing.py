@@ -214,6 +214,8 @@ def _call_touchpoints(calls: list[Call]) -> None:
 
 def _call_subject(call: Call, contact_name: str | None) -> str:
     other = contact_name or _external_number(call.direction, call.from_number, call.to_number)
+    if not other:
+        return "Phone call"  # logged on a deal, with no contact or number
     return f"Call {'from' if call.direction == Direction.INBOUND else 'to'} {other}"[:255]
 
 

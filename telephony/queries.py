@@ -8,9 +8,10 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from config.pagination import Page, keyset_page
-from crm.models import Contact
+from crm.models import Contact, ContactPhone
 from crm.permissions import owner_condition, visible
-from telephony.models import Call, ProviderAccount, Sms
+from telephony.models import Call, OptOut, ProviderAccount, Sms
+from touchpoints.rules import Kind, is_shown
 
 
 def _visible(qs: QuerySet, viewer: User) -> QuerySet:
@@ -65,3 +66,46 @@ def sms_out(sms: Sms) -> dict:
 
 def provider_accounts() -> list[ProviderAccount]:
     return list(ProviderAccount.objects.order_by("provider"))
+
+
+# --- reads for the pages (telephony/views.py) --------------------------------------------
+
+LIVE_STATUSES = ("queued", "ringing", "in_progress")
+
+
+def contact_calls(viewer: User, contact_id: int, cursor: str | None, limit: int) -> Page:
+    """One page of a contact's call log (call_log), each call with
+    ``user_name`` (who made or took it), ``in_activity`` and ``live`` (not
+    ended yet): two queries."""
+    page = call_log(viewer, contact_id=contact_id, unmatched=False, cursor=cursor, limit=limit)
+    ids = {c.user_id for c in page.items if c.user_id}
+    names = {}
+    if ids:
+        for uid, first, last, username in User.objects.filter(id__in=ids).values_list("id", "first_name", "last_name", "username"):
+            names[uid] = f"{first} {last}".strip() or username
+    for call in page.items:
+        call.user_name = names.get(call.user_id, "")
+        # Busy, unanswered, failed and canceled calls are touchpoints that Activity does not show.
+        call.in_activity = is_shown(Kind.PHONE_CALL, call.status)
+        call.live = call.status in LIVE_STATUSES
+    return page
+
+
+def calls_finished(viewer: User, call_ids: list[int]) -> bool:
+    """Whether any of these calls (shown as live a moment ago) has ended."""
+    return bool(call_ids) and visible_calls(viewer).filter(id__in=call_ids).exclude(status__in=LIVE_STATUSES).exists()
+
+
+def first_phone(contact_id: int) -> str | None:
+    """The number SMS and click-to-call use: the contact's first (E.164)."""
+    return ContactPhone.objects.filter(contact_id=contact_id).order_by("position", "id").values_list("number", flat=True).first()
+
+
+def opt_out_of(number: str) -> OptOut | None:
+    """The STOP that keeps this number from being texted, if any (when and which word)."""
+    return OptOut.objects.filter(number=number).first()
+
+
+def provider_ready() -> bool:
+    """Whether an enabled provider account exists (else nothing can be sent)."""
+    return ProviderAccount.objects.filter(enabled=True).exists()

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import do_set_my_phone  # noqa: F401 - the pages call it from here
 from config import crypto
 from config.errors import Forbidden, Invalid, NotFound, ServiceError, error
 from crm.models import Contact, ContactPhone, Deal
@@ -255,7 +256,10 @@ def do_start_call(actor: User, contact_id: int, agent_number: str | None = None,
             status_callback_url=f"{webhook_url(account.provider, 'voice-status')}?call={call.id}",
         )
     except ProviderError as exc:
-        Call.objects.filter(id=call.id).update(status="failed", status_rank=CALL_RANK["failed"], error_code=str(exc)[:40])
+        # The code in error_code, the provider's words in notes (the log shows both).
+        Call.objects.filter(id=call.id).update(
+            status="failed", status_rank=CALL_RANK["failed"], error_code=str(exc.code or exc.status or "")[:40], notes=str(exc)[:2000]
+        )
         call.refresh_from_db()
         raise ProviderUnavailable(f"{account.get_provider_display()} could not start the call: {exc}") from exc
     # The first status callback may have named the row already (inbox._adopt_pending_call).
@@ -317,3 +321,6 @@ def do_log_call(
     context = Context(user_id=actor.id, contact_id=contact.id if contact else None, deal_id=deal.id if deal else None, notes=notes)
     (call,) = apply_call_events([event], context)
     return call
+
+
+# --- the user's own phone (pages) ------------------------------------------------------

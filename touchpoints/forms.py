@@ -1,21 +1,24 @@
 """Quick actions on a record page that write to the log directly: log a
-call, add a note. Both build a NewTouchpoint and go through
-touchpoints.services.record_touchpoint, the API's ingest path."""
+call, add a note. A note builds a NewTouchpoint for
+touchpoints.services.record_touchpoint (the API's ingest path); a call is
+logged through telephony.services.do_log_call, the path of the API's
+``POST /calls/log`` and of the providers' callbacks (a Call row in the call
+log, and a touchpoint by the same rules)."""
 from __future__ import annotations
-
-from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
 
 from touchpoints.rules import Direction, Kind, Source
 from touchpoints.services import NewTouchpoint
-from web.forms import LocalDateTimeInput, ServiceForm
+from web.forms import LocalDateTimeInput, QuickSelect, ServiceForm
 
 # Which record a quick action is about -> the NewTouchpoint link it sets.
 LINK_ARGUMENT = {"organization": "organization_ids", "contact": "contact_ids", "deal": "deal_ids"}
-FUTURE_SKEW = timedelta(minutes=5)  # clocks differ a little
-CALL_STATUSES = [("completed", "Completed"), ("hangup", "Hangup"), ("no_answer", "No Answer"), ("busy", "Busy"), ("failed", "Failed")]
+# The final statuses telephony.services.do_log_call accepts, in the order a person picks them.
+CALL_STATUSES = [
+    ("completed", "Completed"), ("hangup", "Hangup"), ("busy", "Busy"), ("no_answer", "No Answer"), ("failed", "Failed"), ("canceled", "Canceled"),
+]  # fmt: skip
 
 
 def _now_local() -> str:
@@ -23,34 +26,42 @@ def _now_local() -> str:
 
 
 class CallForm(ServiceForm):
-    field_map = {"occurred_at": "occurred_at", "duration_seconds": "duration_minutes"}
-    subject = forms.CharField(max_length=255, required=False, label="Subject")
+    """Log a call by hand. On a contact page the call is with that contact;
+    on a deal or organization page ``contact_choices`` (the record's contacts
+    the user may see) adds a "With" picker: optional on a deal (the call is
+    then the deal's), required on an organization, since a call is logged
+    with a contact or a deal and shows on the organization through its contact."""
+
+    field_map = {"occurred_at": "occurred_at", "duration_seconds": "duration_minutes", "notes": "summary", "contact_id": "contact", "number": "contact"}
+    contact = forms.TypedChoiceField(label="With", required=False, coerce=int, empty_value=None, widget=QuickSelect)
     status = forms.ChoiceField(choices=CALL_STATUSES, initial="completed", label="Outcome")
     direction = forms.ChoiceField(choices=[(Direction.OUTBOUND, "Outbound"), (Direction.INBOUND, "Inbound")], label="Direction")
     occurred_at = forms.DateTimeField(label="When", widget=LocalDateTimeInput())
     duration_minutes = forms.IntegerField(min_value=0, max_value=24 * 60, required=False, label="Minutes")
-    summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Notes")
+    summary = forms.CharField(required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 2}), label="Notes")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, contact_choices: list[tuple[int, str]] | None = None, contact_required: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["occurred_at"].initial = _now_local
+        if contact_choices is None:
+            del self.fields["contact"]
+        else:
+            field = self.fields["contact"]
+            field.required = contact_required
+            field.choices = [("", "— choose a contact —" if contact_required else "— the deal only —"), *contact_choices]
+            if contact_required and not contact_choices:
+                field.help_text = "Add a contact to this organization first: calls are logged with a contact"
 
-    def clean_occurred_at(self):
-        # A logged call has happened; a future time would pin Last Contacted
-        # On ahead of every real contact until that day.
-        value = self.cleaned_data["occurred_at"]
-        if value > timezone.now() + FUTURE_SKEW:
-            raise forms.ValidationError("A logged call cannot be in the future.")
-        return value
-
-    def touchpoint(self, record_type: str, record_id: int) -> NewTouchpoint:
+    def log_arguments(self, record_type: str, record_id: int) -> dict:
+        """Keyword arguments of telephony.services.do_log_call."""
         data = self.cleaned_data
         minutes = data.get("duration_minutes")
-        return NewTouchpoint(
-            kind=Kind.PHONE_CALL, source=Source.MANUAL, status=data["status"], direction=data["direction"],
-            occurred_at=data["occurred_at"], duration_seconds=minutes * 60 if minutes is not None else None,
-            subject=data["subject"] or "Phone call", summary=data["summary"], **{LINK_ARGUMENT[record_type]: [record_id]},
-        )  # fmt: skip
+        contact_id = record_id if record_type == "contact" else data.get("contact")
+        return {
+            "contact_id": contact_id, "deal_id": record_id if record_type == "deal" else None,
+            "status": data["status"], "direction": data["direction"], "occurred_at": data["occurred_at"],
+            "duration_seconds": minutes * 60 if minutes is not None else None, "notes": data["summary"].strip(),
+        }  # fmt: skip
 
 
 class NoteForm(ServiceForm):

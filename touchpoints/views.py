@@ -2,6 +2,8 @@
 actions that write to the log (log a call, add a note)."""
 from __future__ import annotations
 
+from functools import partial
+
 import plotly.io
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -9,7 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import do_set_hidden_kinds
 from config.errors import Invalid
+from crm import queries as crm_queries
 from emails.queries import timeline_engagement
+from telephony.services import do_log_call
 from touchpoints import queries
 from touchpoints.forms import CallForm, NoteForm
 from touchpoints.rules import Kind
@@ -98,10 +102,27 @@ def _journey_figure(points: list[dict]) -> dict:
     }
 
 
+def call_form_class(user, record_type: str, record):
+    """CallForm for a record page: on a deal or organization page with a
+    "With" picker of the record's contacts the user may see (the lists the
+    page shows; crm.queries)."""
+    if record_type == "deal":
+        choices = [(link.contact_id, link.contact.full_name) for link in crm_queries.deal_contacts(user, record)]
+        return partial(CallForm, contact_choices=choices)
+    if record_type == "organization":
+        choices = [(c.id, c.full_name) for c in crm_queries.organization_contacts(user, record)]
+        return partial(CallForm, contact_choices=choices, contact_required=True)
+    return CallForm
+
+
 @login_required
 @require_POST
 def log_call(request, record_type: str, record_id: int):
-    return quick_action(request, record_type, record_id, CallForm, "touchpoints/_call_form.html", lambda form: record_touchpoint(request.user, form.touchpoint(record_type, record_id)))
+    """The "Log a call" quick action: telephony.services.do_log_call, the
+    path of the API's POST /calls/log and of the providers' callbacks."""
+    record = get_record_or_404(request.user, record_type, record_id)
+    form_class = call_form_class(request.user, record_type, record)
+    return quick_action(request, record_type, record_id, form_class, "touchpoints/_call_form.html", lambda form: do_log_call(request.user, **form.log_arguments(record_type, record_id)))
 
 
 @login_required
