@@ -15,7 +15,7 @@ import sys
 from bench import common
 from bench.common import console
 
-DB_BENCHMARKS = ("ingest", "timeline", "ui", "email")
+DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks")
 # Benchmarks that touch no database run once, whatever --db says.
 NO_DATABASE = ("sentiment",)
 BENCHMARKS = (*DB_BENCHMARKS, *NO_DATABASE)
@@ -31,6 +31,8 @@ CHILD_OPTIONS = (
     ("--scale", True, ("ui",), "ui: demo scale (default 1: 2,000 organizations, 200,000 touchpoints)"),
     ("--rebuild", False, ("timeline", "ui"), "timeline, ui: regenerate the kept dataset"),
     ("--messages", True, ("email",), "email: messages in the synced mailbox (default 20,000)"),
+    ("--callbacks", True, ("webhooks",), "webhooks: signed Twilio callbacks sent (default 20,000, after 500 warm-up)"),
+    ("--clients", True, ("webhooks",), "webhooks: client processes, one keep-alive connection each (default 8)"),
 )
 
 
@@ -106,6 +108,14 @@ def _summary_line(r: dict) -> str:
         return (
             f"email    {r['db_version']:<18} first sync {r['messages']:,} msgs at {r['first_rate']:,.0f} msg/s (target >= {r['target_rate']}), "
             f"peak RSS growth {r['rss_growth_mb']:.0f} MB; re-sync with nothing new {r['resync_s'] * 1000:.0f} ms (target < 1 s) {verdict}"
+        )
+    if r["benchmark"] == "webhooks":
+        return (
+            f"webhooks {r['db_version']:<18} accepted {r['accept_rate']:,.0f}/s ({r['rate_ratio']:.2f}x trivial GET; target >= {r['target_accept_rate']}), "
+            f"p99 {r['paced']['p99_ms']:.1f} ms at {r['offered_rate']:.0f}/s offered, {r['burst']['p99_ms']:.1f} ms back to back "
+            f"(target < {r['target_p99_ms']} ms), server CPU {r['burst']['server_cpu_ms']:.2f} ms/callback {common.verdict(r['accept_met'])}; "
+            f"drain {r['drain_rate']:,.0f} events/s (target >= {r['target_drain_rate']:,})"
+            + (f", {len(r['problems'])} check(s) failed" if r["problems"] else ", result as sent") + f" {common.verdict(r['drain_met'])}"
         )
     if r["benchmark"] == "ui":
         w = r["worst"]

@@ -107,12 +107,14 @@ def create_database(db: str, dbname: str) -> None:
         conn.execute(f'CREATE DATABASE "{dbname}"')
 
 
-def setup_django(db: str, dbname: str):
+def setup_django(db: str, dbname: str, extra_env: dict[str, str] | None = None):
     """Point this process (and the servers it starts) at the benchmark
-    database, set Django up and migrate. Call before importing app code."""
+    database, set Django up and migrate. Call before importing app code.
+    ``extra_env`` adds settings for this process and its servers (HUEY_URL...)."""
     import django
 
     env = db_env(db, dbname)
+    env.update(extra_env or {})
     os.environ.clear()
     os.environ.update(env)
 
@@ -155,10 +157,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(label: str, workers: int | None = None, threads: int | None = None):
+def server(label: str, workers: int | None = None, threads: int | None = None, port: int | None = None, env: dict[str, str] | None = None):
     """``manage.py serve`` (gunicorn, the production entry point) on a free
-    loopback port, with this process's environment. Yields the port."""
-    port = free_port()
+    loopback port (or ``port``), with this process's environment plus
+    ``env``. Yields the port."""
+    port = port or free_port()
     log_path = BENCH_VAR / f"server-{label}.log"
     argv = [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}"]
     if workers:
@@ -166,7 +169,7 @@ def server(label: str, workers: int | None = None, threads: int | None = None):
     if threads:
         argv += ["--threads", str(threads)]
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90
         while True:

@@ -97,6 +97,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": envstr("SQLITE_PATH", str(VAR_DIR / "touchpoints.sqlite3")),
+            # Keep a thread's connection between requests, as for PostgreSQL:
+            # opening one (and running init_command) costs 0.7 ms of CPU per
+            # request, the largest single cost of a webhook (docs/benchmarks.md).
+            "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 60),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": envint("SQLITE_BUSY_TIMEOUT_SECONDS", 30, minimum=1),
