@@ -181,3 +181,16 @@ def test_outsiders_do_not_see_the_call_log_of_contacts_they_cannot_see(twilio, a
     assert charlie.get("calls").json()["items"] == []
     assert charlie.get(f"calls/{call_id}").status_code == 404
     assert charlie.post("calls/log", {"contact_id": carol_phone["carol"], "status": "completed"}).status_code == 422
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_outside_any_transaction_is_stored_once(admin, settings):
+    """The webhook stores with one autocommit INSERT (telephony.inbox): a
+    retry with the same token fails that INSERT alone and changes nothing."""
+    from telephony.inbox import do_receive_webhook
+
+    assert do_receive_webhook("twilio", "voice-status", voice("CAauto", "ringing"), "token-1") is True
+    assert do_receive_webhook("twilio", "voice-status", voice("CAauto", "ringing"), "token-1") is False
+    assert do_receive_webhook("twilio", "voice-status", voice("CAauto", "completed", duration=9), "token-2") is True
+    assert WebhookEvent.objects.count() == 2
+    assert Call.objects.get(provider_call_id="CAauto").status == "completed"  # drained in-process (Huey immediate)
