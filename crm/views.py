@@ -21,16 +21,9 @@ from crm import queries, services
 from crm.forms import ContactForm, DealContactForm, DealForm, OrganizationForm
 from crm.models import DealStage
 from crm.permissions import can_delete
-from emails.queries import timeline_engagement
 from touchpoints.forms import CallForm
 from web.components import record_page_context
 from web.http import changed, get_record_or_404, report_form_errors
-
-
-def _record_context(request: HttpRequest, record_type: str, record) -> dict:
-    context = record_page_context(request, record_type, record)
-    context["activity"]["engagement"] = timeline_engagement(context["activity"]["items"])  # emails' opens/clicks: one query
-    return context
 
 
 @dataclass(frozen=True)
@@ -134,7 +127,7 @@ def deal_list(request):
 @require_GET
 def organization_detail(request, record_id: int):
     org = get_record_or_404(request.user, "organization", record_id, related=("owner",))
-    context = _record_context(request, "organization", org)
+    context = record_page_context(request, "organization", org)
     context |= {"contacts": queries.organization_contacts(request.user, org), "deals": queries.organization_deals(request.user, org)}
     # "Log a call" names one of these contacts (telephony.services.do_log_call takes a contact or a deal).
     context["call_form"] = CallForm(auto_id="call_%s", contact_choices=[(c.id, c.full_name) for c in context["contacts"]], contact_required=True)
@@ -145,7 +138,7 @@ def organization_detail(request, record_id: int):
 @require_GET
 def contact_detail(request, record_id: int):
     contact = get_record_or_404(request.user, "contact", record_id, related=("organization", "owner"))
-    context = _record_context(request, "contact", contact)
+    context = record_page_context(request, "contact", contact)
     context |= {"deal_links": queries.contact_deals(request.user, contact), "hide_organization": queries.organization_hidden(request.user, contact)}
     context["phones"] = list(contact.phones.all())  # the summary, the Call button and the SMS action: one query
     return render(request, "crm/contact_detail.html", context)
@@ -155,7 +148,7 @@ def contact_detail(request, record_id: int):
 @require_GET
 def deal_detail(request, record_id: int):
     deal = get_record_or_404(request.user, "deal", record_id, related=("organization", "owner"))
-    context = _record_context(request, "deal", deal)
+    context = record_page_context(request, "deal", deal)
     context |= {"deal_contacts": queries.deal_contacts(request.user, deal), "contact_form": DealContactForm(auto_id="dc_%s")}
     context["call_form"] = CallForm(auto_id="call_%s", contact_choices=[(link.contact_id, link.contact.full_name) for link in context["deal_contacts"]])
     context["hide_organization"] = queries.organization_hidden(request.user, deal)

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.services import do_set_hidden_kinds
 from config.errors import Invalid
 from crm import queries as crm_queries
-from emails.queries import timeline_engagement
 from telephony.services import do_log_call
 from touchpoints import queries
 from touchpoints.forms import CallForm, NoteForm
@@ -32,7 +31,6 @@ def activity(request, record_type: str, record_id: int):
     cursor = request.GET.get("cursor")
     try:
         context = activity_context(request.user, record_type, record_id, cursor)
-        context["engagement"] = timeline_engagement(context["items"])  # emails' opens/clicks: one query
     except Invalid:
         # 200, not 400: htmx swaps only successful answers into the list, and
         # this one is a message for the reader, in place of "Loading more".
@@ -52,7 +50,6 @@ def activity_filter(request, record_type: str, record_id: int):
     if not request.htmx:
         return redirect(f"{record_type}-detail", record_id=record_id)
     context = activity_context(request.user, record_type, record_id)
-    context["engagement"] = timeline_engagement(context["items"])
     return render(request, "touchpoints/_activity.html", {"activity": context})
 
 

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from accounts.models import Preference, User
 from activities import queries as activity_queries
 from activities.forms import EventForm, TaskForm
+from emails.queries import timeline_engagement
 from touchpoints import queries as touchpoint_queries
 from touchpoints.forms import CallForm, NoteForm
 from touchpoints.rules import Kind
@@ -51,6 +52,7 @@ def activity_context(user: User, record_type: str, record_id: int, cursor: str |
         "items": items,
         "next_cursor": next_cursor,
         "via": touchpoint_queries.via_names(user, items),
+        "engagement": timeline_engagement(items),  # emails' opens/clicks: one query, none without emails
         "kind_filter": [(k, KIND_LABELS.get(k, k), k not in hidden) for k in Kind.values],
     }
 
