@@ -14,8 +14,11 @@ from ninja.security import django_auth
 from accounts.api import router as accounts_router
 from activities.api import router as activities_router
 from config.auth import TokenAuth
-from config.errors import Invalid, ServiceError
+from config.errors import Invalid, ServiceError, TooLarge, error
 from crm.api import router as crm_router
+from documents.api import router as documents_router
+from documents.files import upload_too_large
+from documents.services import too_large_message
 from emails.api import router as emails_router
 from telephony.api import router as telephony_router
 from touchpoints.api import router as touchpoints_router
@@ -33,6 +36,7 @@ api.add_router("/", activities_router)
 api.add_router("/", touchpoints_router)
 api.add_router("/", emails_router)
 api.add_router("/", telephony_router)
+api.add_router("/", documents_router)
 
 
 @api.exception_handler(Invalid)
@@ -43,7 +47,7 @@ def on_invalid(request, exc: Invalid):
         if not loc or loc[0] not in ("body", "query", "path", "header"):
             loc = ["body", *loc]
         errors.append({**e, "loc": loc})
-    return api.create_response(request, {"detail": errors}, status=422)
+    return api.create_response(request, {"detail": errors}, status=exc.status)
 
 
 @api.exception_handler(ServiceError)
@@ -53,12 +57,21 @@ def on_service_error(request, exc: ServiceError):
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
+    too_large = upload_too_large(request)
+    if too_large:
+        # The upload handler stopped reading the file at the limit, so the
+        # parser found no file: say why (documents.files.LimitedUploadHandler).
+        return on_invalid(request, TooLarge([error((too_large,), too_large_message(), "too_large")]))
     # Ninja reports body fields under ["body", "payload", ...]; drop the
     # parameter name so locs match the JSON the client sent.
     errors = []
     for e in exc.errors:
         loc = list(e.get("loc", []))
         if len(loc) >= 2 and loc[0] == "body" and loc[1] == "payload":
+            loc = ["body", *loc[2:]]
+        elif loc and loc[0] == "file":  # a multipart file part: ["file", name]
+            loc = ["body", *loc[1:]]
+        elif len(loc) >= 2 and loc[0] == "form":  # multipart fields: ["form", param, name]
             loc = ["body", *loc[2:]]
         errors.append({"loc": loc, "msg": e.get("msg", ""), "type": e.get("type", "value_error")})
     return api.create_response(request, {"detail": errors}, status=422)

@@ -26,6 +26,12 @@ class Invalid(ServiceError):
         return cls([error(loc, msg, type_)])
 
 
+class TooLarge(Invalid):
+    """An upload over its size limit: 413, with the field named like a 422."""
+
+    status = 413
+
+
 class NotFound(ServiceError):
     status = 404
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import envbool, envint, envstr
+from config.env import envbool, envint, envjson, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("TOUCHPOINTS_VAR_DIR", str(BASE_DIR / "var")))
@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "touchpoints",
     "emails",
     "telephony",
+    "documents",
+    "cases",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +141,12 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Documents and email attachments (documents.files). Any Django storage
+    # backend by configuration, no code change: for S3-compatible object
+    # storage, DOCUMENT_STORAGE=storages.backends.s3.S3Storage and
+    # DOCUMENT_STORAGE_OPTIONS='{"bucket_name": "touchpoints", "endpoint_url": "https://..."}'
+    # (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). docs/documents.md.
+    "documents": {"BACKEND": envstr("DOCUMENT_STORAGE", "django.core.files.storage.FileSystemStorage"), "OPTIONS": envjson("DOCUMENT_STORAGE_OPTIONS", {})},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Outside DEBUG, serve the collected files (`touchpoints serve` runs collectstatic):
@@ -201,6 +210,13 @@ MAX_RAW_EMAIL_BYTES = envint("MAX_RAW_EMAIL_BYTES", 50 * 1024 * 1024, minimum=10
 # Attachments above this are recorded (name, size) but their bytes not kept.
 MAX_ATTACHMENT_BYTES = envint("MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024, minimum=0)
 MEDIA_ROOT = VAR_DIR / "media"
+if STORAGES["documents"]["BACKEND"] == "django.core.files.storage.FileSystemStorage":
+    STORAGES["documents"]["OPTIONS"].setdefault("location", str(MEDIA_ROOT))
+# --- Documents, cases and the customer portal (issue #6) ---------------------------
+# Uploads above this are refused with 413 (documents.files.LimitedUploadHandler
+# stops reading them at the limit, so they cost no memory or disk).
+DOCUMENT_MAX_BYTES = envint("DOCUMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1)
+FILE_UPLOAD_HANDLERS = ["documents.files.LimitedUploadHandler"]
 SENTIMENT_SCORER = envstr("SENTIMENT_SCORER", "emails.sentiment.EmailScorer")
 SENDGRID_WEBHOOK_PUBLIC_KEY = envstr("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
 # Telephony (telephony/): an answered call shorter than this is a Hangup.

@@ -4,8 +4,7 @@ or a signed token, not a user's credentials (emails.views)."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from config.errors import Invalid, NotFound
@@ -143,17 +142,6 @@ def get_thread(request, thread_id: RecordId, cursor: Cursor = None, limit: Limit
         for e in page.items
     ]
     return {"items": items, "next_cursor": page.next_cursor}
-
-
-@router.get("/documents/{document_id}", response=responses({200: None}))
-def download_document(request, document_id: RecordId):
-    """An attachment's bytes, to whoever may see its email."""
-    doc = queries.visible_document(request.auth, document_id)
-    if not doc.stored:
-        raise Invalid.field(("path", "document_id"), "this attachment was over MAX_ATTACHMENT_BYTES and was not kept")
-    response = FileResponse(default_storage.open(ingest.document_path(doc.sha256), "rb"), content_type=doc.content_type)
-    response["Content-Disposition"] = f'attachment; filename="{doc.filename.replace(chr(34), "")}"'
-    return response
 
 
 # --- sending -------------------------------------------------------------------------

@@ -32,18 +32,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from crm.models import Contact, ContactEmail, Organization
 from crm.permissions import visible
+from documents.models import Document
+from documents.services import store_attachment
 from emails import parsing
 from emails.models import (
     AutoContactRule,
-    Document,
     EmailMessage,
     EmailParticipant,
     EmailThread,
@@ -383,29 +382,7 @@ def _record_arrivals(owner, arrivals, parsed, outcomes: list[Outcome], source: s
 
 
 def _store_attachments(touchpoint_id: int, attachments: list[parsing.Attachment]) -> None:
-    docs = []
-    for a in attachments:
-        digest = hashlib.sha256(a.payload).hexdigest()
-        stored = len(a.payload) <= settings.MAX_ATTACHMENT_BYTES
-        if stored:
-            path = document_path(digest)
-            if not default_storage.exists(path):  # content-addressed: each file once
-                default_storage.save(path, ContentFile(a.payload))
-        docs.append(
-            Document(
-                touchpoint_id=touchpoint_id,
-                filename=a.filename[:255] or "attachment",
-                content_type=a.content_type[:127],
-                size=len(a.payload),
-                sha256=digest,
-                stored=stored,
-            )
-        )
-    Document.objects.bulk_create(docs)
-
-
-def document_path(sha256: str) -> str:
-    return f"documents/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    Document.objects.bulk_create(store_attachment(touchpoint_id, a.filename, a.content_type, a.payload) for a in attachments)
 
 
 def _apply_bounce_reports(batch: list[ParsedEmail]) -> None:

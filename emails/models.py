@@ -265,20 +265,3 @@ class ProviderEvent(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="providerevent_uniq")]
-
-
-class Document(models.Model):
-    """A file that came with a touchpoint (an email attachment). Contents
-    are stored once per SHA-256 under MEDIA_ROOT/documents/."""
-
-    touchpoint = models.ForeignKey(Touchpoint, on_delete=models.CASCADE, related_name="documents")
-    filename = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=127)
-    size = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    # False when over MAX_ATTACHMENT_BYTES: the row records that it existed.
-    stored = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["touchpoint", "id"])]

@@ -13,7 +13,8 @@ from config.pagination import Page, decode_cursor, encode_cursor, keyset_page
 from crm.models import Contact, ContactEmail, DealContact
 from crm.permissions import owner_condition, visible
 from crm.queries import name_match
-from emails.models import Campaign, Document, EmailMessage, EmailParticipant, EmailTemplate, Engagement, EngagementKind, Mailbox, Rejection
+from documents.models import Document
+from emails.models import Campaign, EmailMessage, EmailParticipant, EmailTemplate, Engagement, EngagementKind, Mailbox, Rejection
 from touchpoints.services import visible_touchpoints
 
 
@@ -218,17 +219,6 @@ def mailbox_out(m: Mailbox) -> dict:
 
 def recent_rejections(mailbox: Mailbox, limit: int = 20) -> list[Rejection]:
     return list(Rejection.objects.filter(mailbox=mailbox).order_by("-created_at", "-id")[:limit])
-
-
-def visible_document(viewer: User, document_id: int) -> Document:
-    qs = Document.objects.filter(id=document_id)
-    if not viewer.sees_everything:
-        qs = qs.filter(touchpoint_id__in=visible_touchpoints(viewer).values("id"))
-    doc = qs.first()
-    if doc is None:
-        raise NotFound(f"document {document_id} not found")
-    return doc
-
 
 
 # --- web pages (emails.views) -------------------------------------------------------------

@@ -17,8 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -28,9 +27,11 @@ from inscriptis import get_text
 
 from config.errors import Invalid
 from crm import queries as crm_queries
+from documents.files import download_response
+from documents.queries import get_visible_document
 from emails import imap, merge, queries, sending, services
 from emails.forms import CampaignForm, ComposeForm, ContactFromAddressForm, EngagementFilterForm, IdListField, MailboxForm
-from emails.ingest import document_path, name_parts
+from emails.ingest import name_parts
 from web.http import changed, get_record_or_404
 
 # --- mailbox settings ------------------------------------------------------------------------
@@ -444,13 +445,10 @@ def email_detail(request, email_id: int):
 def document_download(request, document_id: int):
     """An attachment's bytes, to whoever may see its email (as the API's
     GET /api/v1/documents/{id}, with the session)."""
-    doc = queries.visible_document(request.user, document_id)  # NotFound -> 404
-    if not doc.stored:
+    document = get_visible_document(request.user, document_id)  # NotFound -> 404
+    if not document.stored:
         raise Http404("this attachment was over MAX_ATTACHMENT_BYTES and was not kept")
-    response = FileResponse(default_storage.open(document_path(doc.sha256), "rb"), content_type=doc.content_type or "application/octet-stream")
-    response["Content-Disposition"] = f'attachment; filename="{doc.filename.replace(chr(34), "")}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return download_response(document)
 
 
 # --- unmatched senders ---------------------------------------------------------------------------

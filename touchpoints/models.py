@@ -92,6 +92,18 @@ class TouchpointLink(models.Model):
                 fields=["contact", "-occurred_at", "-touchpoint"], condition=Q(contact__isnull=False), name="tpl_contact_timeline_idx"
             ),
             models.Index(fields=["deal", "-occurred_at", "-touchpoint"], condition=Q(deal__isnull=False), name="tpl_deal_timeline_idx"),
+            # The Documents widget (documents.queries.record_documents): a record's
+            # document shares, rolled up like the timeline, newest first. Partial
+            # on kind, so they hold only document rows and cost other ingest nothing.
+            models.Index(
+                fields=["organization", "-occurred_at", "-touchpoint"],
+                condition=Q(kind="document", organization__isnull=False),
+                name="tpl_org_documents_idx",
+            ),
+            models.Index(
+                fields=["contact", "-occurred_at", "-touchpoint"], condition=Q(kind="document", contact__isnull=False), name="tpl_contact_documents_idx"
+            ),
+            models.Index(fields=["deal", "-occurred_at", "-touchpoint"], condition=Q(kind="document", deal__isnull=False), name="tpl_deal_documents_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -102,7 +102,9 @@ class Source(models.TextChoices):
     SMTP = "smtp"  # sent from the CRM
     TWILIO = "twilio"
     PLIVO = "plivo"
-    PORTAL = "portal"
+    PORTAL = "portal"  # a contact's portal sign-in or sign-out (portal.services)
+    DOCUMENT = "document"  # a document shared with a contact or organization (documents.services)
+    CASE = "case"  # a support case (cases.services)
 
 
 # Every status a kind may take, its default first.

@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 
 from crm.models import Contact
-from emails.models import Document, EmailMessage, Rejection
+from documents.models import Document
+from emails.models import EmailMessage, Rejection
 from emails.tests.conftest import make_mail
 
 

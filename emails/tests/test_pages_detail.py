@@ -20,7 +20,8 @@ from django.utils import timezone
 from crm.models import Contact, Share
 from emails import services
 from emails.engagement import Hit, do_record_hit
-from emails.models import Document, EmailMessage, EmailParticipant
+from documents.models import Document
+from emails.models import EmailMessage, EmailParticipant
 from emails.sending import Outgoing, do_send_email
 from emails.tests.conftest import make_mail
 from web.tests.conftest import as_alice, as_bob, as_charlie, records  # noqa: F401  (fixtures)
