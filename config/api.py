@@ -15,6 +15,7 @@ from accounts.api import router as accounts_router
 from activities.api import router as activities_router
 from config.auth import TokenAuth
 from config.errors import Invalid, ServiceError, TooLarge, error
+from cases.api import router as cases_router
 from crm.api import router as crm_router
 from documents.api import router as documents_router
 from documents.files import upload_too_large
@@ -37,6 +38,7 @@ api.add_router("/", touchpoints_router)
 api.add_router("/", emails_router)
 api.add_router("/", telephony_router)
 api.add_router("/", documents_router)
+api.add_router("/", cases_router)
 
 
 @api.exception_handler(Invalid)
