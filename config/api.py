@@ -21,6 +21,7 @@ from documents.api import router as documents_router
 from documents.files import upload_too_large
 from documents.services import too_large_message
 from emails.api import router as emails_router
+from portal.api import router as portal_router
 from telephony.api import router as telephony_router
 from touchpoints.api import router as touchpoints_router
 
@@ -39,6 +40,7 @@ api.add_router("/", emails_router)
 api.add_router("/", telephony_router)
 api.add_router("/", documents_router)
 api.add_router("/", cases_router)
+api.add_router("/", portal_router)
 
 
 @api.exception_handler(Invalid)

@@ -217,6 +217,26 @@ if STORAGES["documents"]["BACKEND"] == "django.core.files.storage.FileSystemStor
 # stops reading them at the limit, so they cost no memory or disk).
 DOCUMENT_MAX_BYTES = envint("DOCUMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1)
 FILE_UPLOAD_HANDLERS = ["documents.files.LimitedUploadHandler"]
+# The customer portal (portal/, docs/portal.md). Sessions end after this
+# long without a request, and after PORTAL_SESSION_MAX_HOURS in any case.
+PORTAL_SESSION_IDLE_MINUTES = envint("PORTAL_SESSION_IDLE_MINUTES", 30, minimum=1)
+PORTAL_SESSION_MAX_HOURS = envint("PORTAL_SESSION_MAX_HOURS", 12, minimum=1)
+PORTAL_INVITATION_DAYS = envint("PORTAL_INVITATION_DAYS", 7, minimum=1)
+PORTAL_SIGN_IN_LINK_MINUTES = envint("PORTAL_SIGN_IN_LINK_MINUTES", 15, minimum=1)
+# Password sign-in: at most this many failures per address (and 4x per
+# client IP) in PORTAL_SIGN_IN_WINDOW_MINUTES, then 429 until the window passes.
+PORTAL_SIGN_IN_FAILURES = envint("PORTAL_SIGN_IN_FAILURES", 5, minimum=1)
+PORTAL_SIGN_IN_WINDOW_MINUTES = envint("PORTAL_SIGN_IN_WINDOW_MINUTES", 15, minimum=1)
+# The portal's session cookie is Secure unless this is off (plain-HTTP
+# installs other than localhost, which browsers treat as secure anyway).
+PORTAL_COOKIE_SECURE = envbool("PORTAL_COOKIE_SECURE", True)
+PORTAL_COOKIE_NAME = "tp_portal"
+# Portal passwords are argon2 (portal.services makes them so); staff keep
+# Django's default PBKDF2. Both must be listed for check_password to read them.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
 SENTIMENT_SCORER = envstr("SENTIMENT_SCORER", "emails.sentiment.EmailScorer")
 SENDGRID_WEBHOOK_PUBLIC_KEY = envstr("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
 # Telephony (telephony/): an answered call shorter than this is a Hangup.

@@ -19,4 +19,7 @@ urlpatterns = [
     path("", include("touchpoints.urls")),
     path("", include("emails.urls")),
     path("", include("telephony.urls")),
+    path("", include("portal.urls")),
+    path("", include("documents.urls")),
+    path("", include("cases.urls")),
 ]

@@ -105,7 +105,7 @@ def upload_document(request, file: File[UploadedFile], data: Form[UploadForm]):
 def list_documents(request, cursor: Cursor = None, limit: Limit = 50, owner_id: Id | None = None, q: Text(100) | None = None):
     """Uploaded documents the caller may see, newest first."""
     page = queries.list_documents(request.auth, cursor, limit, owner_id=owner_id, q=q)
-    return {"items": [queries.document_with_shares(request.auth, d) for d in page.items], "next_cursor": page.next_cursor}
+    return {"items": queries.documents_with_shares(request.auth, page.items), "next_cursor": page.next_cursor}
 
 
 @router.get("/documents/{document_id}", response=responses({200: None}))
