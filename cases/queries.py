@@ -156,3 +156,28 @@ def get_portal_case(contact: Contact, case_id: int) -> Case:
     if case is None:
         raise NotFound(f"case {case_id} not found")
     return case
+
+
+# --- staff pages ------------------------------------------------------------------------
+
+
+def contact_choices(user: User, case: Case | None = None, preset: int | None = None, limit: int = 500) -> list[tuple[int, str]]:
+    """Contacts to offer on a case form: the most recently contacted the user
+    may see (bounded: a company with 100,000 contacts gets a usable list, not
+    a 100,000-option page), plus the case's own and the one asked for."""
+    from django.db.models import F
+
+    qs = visible(Contact, user).order_by(F("last_contacted_on").desc(nulls_last=True), "-id").only("id", "first_name", "last_name")
+    chosen = list(qs[:limit])
+    extra = {i for i in (preset, case.contact_id if case else None) if i} - {c.id for c in chosen}
+    if extra:
+        chosen += list(visible(Contact, user).filter(id__in=extra).only("id", "first_name", "last_name"))
+    return sorted(((c.id, c.full_name) for c in chosen), key=lambda pair: pair[1].lower())
+
+
+def record_cases(user: User, record_type: str, record_id: int, limit: int = 10) -> dict:
+    """A contact's or organization's cases for its page: open ones first."""
+    qs = visible_cases(user).filter(**{f"{record_type}_id": record_id})
+    open_count = qs.filter(status__in=OPEN_STATUSES).count()
+    items = list(qs.select_related("contact", "organization").order_by("-created_at", "-id")[:limit])
+    return {"items": cases_out(user, items), "open_count": open_count}

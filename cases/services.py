@@ -129,12 +129,18 @@ def do_delete_case(actor: User, case_id: int) -> None:
         touchpoint_services.delete_touchpoint(None, touchpoint_id, checked=True)
 
 
+# The comment's field is called "body": a bare ("body",) loc would read as
+# "the request body" (config.api leaves a leading "body" alone), so name the
+# location as well. The portal's form drops both parts (a message above the field).
+BODY_LOC = ("body", "body")
+
+
 def _check_body(body: str) -> str:
     body = (body or "").strip()
     if not body:
-        raise Invalid.field(("body",), "a comment says something")
+        raise Invalid.field(BODY_LOC, "a comment says something")
     if len(body) > MAX_COMMENT:
-        raise Invalid.field(("body",), f"at most {MAX_COMMENT:,} characters")
+        raise Invalid.field(BODY_LOC, f"at most {MAX_COMMENT:,} characters")
     return body
 
 

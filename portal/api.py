@@ -56,8 +56,9 @@ def invite_to_portal(request, record_id: RecordId, payload: InvitationIn):
     return Status(201, {**_out(invitation.account), "invitation_expires_at": invitation.expires_at})
 
 
-@router.delete("/contacts/{record_id}/portal-account", response=responses({204: None}), tags=["contacts"])
+@router.post("/contacts/{record_id}/portal-account/revoke", response=responses({200: PortalAccountOut}), tags=["contacts"])
 def revoke_portal_access(request, record_id: RecordId):
-    """Turn the contact's portal access off; live portal sessions end at once."""
+    """Turn the contact's portal access off (a new invitation turns it back
+    on); live portal sessions end at once, each with its portal_logout."""
     services.do_revoke(request.auth, record_id)
-    return Status(204, None)
+    return _out(PortalAccount.objects.get(contact_id=record_id))

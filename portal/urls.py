@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal import staff_views, views
 
 urlpatterns = [
     path("portal/", views.home, name="portal-home"),
@@ -13,4 +13,6 @@ urlpatterns = [
     path("portal/cases/<int:case_id>/", views.case_detail, name="portal-case"),
     path("portal/cases/<int:case_id>/comments", views.case_comment, name="portal-case-comment"),
     path("portal/documents/<int:document_id>", views.document_download, name="portal-document"),
+    # Staff: the contact page's portal card.
+    path("contacts/<int:record_id>/portal", staff_views.portal_card, name="contact-portal"),
 ]

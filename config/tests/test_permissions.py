@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from datetime import timedelta
@@ -131,6 +132,27 @@ TABLE: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/telephony/providers"): ADMIN_ONLY,
     ("PUT", "/telephony/providers/{provider}"): ADMIN_ONLY,
     ("PATCH", "/me"): each(200, 200, 200, 200, 200),  # one's own phone
+    # --- documents, cases, portal (issue #6) ---
+    ("POST", "/documents"): CREATE_ON_ALICES,  # shared with carol
+    ("GET", "/documents"): LIST,
+    ("DELETE", "/documents/{document_id}"): DELETE,
+    ("GET", "/documents/{document_id}/shares"): READ,
+    ("POST", "/documents/{document_id}/shares"): each(201, 201, 404, 201, 201),
+    ("DELETE", "/documents/{document_id}/shares/{share_id}"): each(204, 204, 404, 204, 204),  # the owner's team may take a share back
+    ("GET", "/organizations/{record_id}/documents"): READ,
+    ("GET", "/contacts/{record_id}/documents"): READ,
+    ("GET", "/deals/{record_id}/documents"): READ,
+    ("GET", "/cases"): LIST,
+    ("POST", "/cases"): CREATE_ON_ALICES,
+    ("GET", "/cases/{case_id}"): READ,
+    ("PATCH", "/cases/{case_id}"): READ,
+    ("DELETE", "/cases/{case_id}"): DELETE,
+    ("GET", "/cases/{case_id}/comments"): READ,
+    ("POST", "/cases/{case_id}/comments"): each(201, 201, 404, 201, 201),
+    ("GET", "/deals/{deal_id}/one-view"): READ,
+    ("GET", "/contacts/{record_id}/portal-account"): READ,
+    ("POST", "/contacts/{record_id}/portal-invitation"): each(201, 201, 404, 201, 201),
+    ("POST", "/contacts/{record_id}/portal-account/revoke"): READ,  # who may edit the contact may turn access off
 }
 
 # The request bodies; ``ids`` are alice's records (the ``records`` fixture).
@@ -170,6 +192,12 @@ BODIES = {
     ("POST", "/calls/log"): lambda ids: {"contact_id": ids["carol"], "status": "completed", "duration_seconds": 60},
     ("PUT", "/telephony/providers/{provider}"): lambda ids: {"from_number": "+12025550101"},
     ("PATCH", "/me"): lambda ids: {"phone": "+12025550188"},
+    ("POST", "/documents"): lambda ids: Multipart({"file": SimpleUploadedFile("terms.pdf", b"%PDF-1.4 terms", content_type="application/pdf"), "contact_ids": [ids["carol"]]}),
+    ("POST", "/documents/{document_id}/shares"): lambda ids: {"organization_id": ids["org"]},
+    ("POST", "/cases"): lambda ids: {"title": "Login fails", "contact_id": ids["carol"]},
+    ("PATCH", "/cases/{case_id}"): lambda ids: {"status": "in_progress"},
+    ("POST", "/cases/{case_id}/comments"): lambda ids: {"body": "Looking into it"},
+    ("POST", "/contacts/{record_id}/portal-invitation"): lambda ids: {},
 }
 MAILBOX = {
     "email_address": "me@ourco.example",
@@ -193,6 +221,8 @@ LISTED = {
     "/emails/unmatched": "unmatched",
     "/sms": "sms",
     "/calls": "call",
+    "/documents": "document",
+    "/cases": "case",
 }
 # Lists whose items are named by another key than "id".
 LISTED_KEY = {"/emails/unmatched": "address"}
@@ -212,6 +242,8 @@ PARAMETER_ID = {
     "mailbox_id": "mailbox",
     "call_id": "call",
     "provider": "provider",
+    "case_id": "case",
+    "share_id": "share",
 }
 
 CASES = [(method, path, persona, expected[persona]) for (method, path), expected in TABLE.items() for persona in PERSONAS]
@@ -227,9 +259,15 @@ def url_of(path: str, ids: dict) -> str:
     return f"/api/v1{url}"
 
 
+class Multipart(dict):
+    """A multipart/form-data body (an upload), sent as the test client's form."""
+
+
 def call(client, method: str, url: str, body=None):
     if method == "GET":
         return client.get(url)
+    if isinstance(body, Multipart):
+        return client.post(url, body)
     if isinstance(body, bytes):  # a raw email
         return client.post(url, body, content_type="message/rfc822")
     return getattr(client, method.lower())(url, None if body is None else json.dumps(body), content_type="application/json")
@@ -260,7 +298,18 @@ def records(alice, world, admin, provider_standin, settings):
         "touchpoint": touchpoint.json()["id"],
         **email_records(alice, world),
         **telephony_records(alice, admin, world, provider_standin, settings),
+        **indirect_records(alice, world),
     }
+
+
+def indirect_records(alice, world) -> dict:
+    """A document alice uploaded and shared with Carol, a case of Carol's,
+    and Carol's portal invitation (issue #6)."""
+    upload = SimpleUploadedFile("prices.pdf", b"%PDF-1.4 prices", content_type="application/pdf")
+    document = alice.client.post("/api/v1/documents", {"file": upload, "contact_ids": [world["carol"]], "deal_id": world["deal"]}).json()
+    case = alice.post("cases", {"title": "Invoice wrong", "contact_id": world["carol"]}).json()
+    assert alice.post(f"contacts/{world['carol']}/portal-invitation", {}).status_code == 201
+    return {"document": document["id"], "share": document["shares"][0]["id"], "case": case["id"]}
 
 
 def telephony_records(alice, admin, world, standin, settings) -> dict:
@@ -302,7 +351,7 @@ def email_records(alice, world) -> dict:
     return {
         "email": received["email_id"],
         "thread": email["thread_id"],
-        "document": email["documents"][0]["id"],
+        "attachment": email["documents"][0]["id"],
         "engagement": engagement.id,
         "campaign": campaign.campaign_id,
         "rule": rule["id"],
