@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Literal
 
 from ninja import Query, Router, Schema, Status
+from pydantic import StrictBool
 
 from cases import queries, services
 from cases.models import CaseOrigin, CasePriority, CaseStatus
@@ -75,7 +76,7 @@ class CaseFilters(InputSchema):
 
 class CommentIn(InputSchema):
     body: Text(services.MAX_COMMENT, 1)
-    internal: bool = False
+    internal: StrictBool = False
 
 
 class CommentOut(Schema):

@@ -75,8 +75,8 @@ def on_validation_error(request, exc: ValidationError):
             loc = ["body", *loc[2:]]
         elif loc and loc[0] == "file":  # a multipart file part: ["file", name]
             loc = ["body", *loc[1:]]
-        elif len(loc) >= 2 and loc[0] == "form":  # multipart fields: ["form", param, name]
-            loc = ["body", *loc[2:]]
+        elif loc and loc[0] == "form":  # multipart fields: ["form", name]
+            loc = ["body", *loc[1:]]
         errors.append({"loc": loc, "msg": e.get("msg", ""), "type": e.get("type", "value_error")})
     return api.create_response(request, {"detail": errors}, status=422)
 

@@ -8,7 +8,9 @@ document carries its ``download_url``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -69,12 +71,13 @@ class RecordDocumentPage(Schema):
 
 
 class UploadForm(InputSchema):
+    # Form fields are text: an optional id is left out, never "null".
     title: Text(200) = ""
     description: LongText = ""
-    owner_id: Id | None = None
-    contact_ids: list[Id] = []
-    organization_ids: list[Id] = []
-    deal_id: Id | None = None
+    owner_id: Id = None
+    contact_ids: Annotated[list[Id], Field(max_length=100)] = []
+    organization_ids: Annotated[list[Id], Field(max_length=100)] = []
+    deal_id: Id = None
 
 
 class ShareIn(InputSchema):

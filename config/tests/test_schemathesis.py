@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 
 import pytest
 import schemathesis
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
@@ -175,9 +176,13 @@ def seeded(admin, alice):
     ).json()
     task = alice.post("tasks", {"title": "Send quote", "due_date": "2030-03-01", "deal_id": deal["id"]}).json()
     touchpoint = alice.post("touchpoints", {"kind": "email", "occurred_at": at("2024-02-02 09:00"), "contact_ids": [contact["id"]]}).json()
+    upload = SimpleUploadedFile("prices.pdf", b"%PDF-1.4 prices", content_type="application/pdf")
+    document = alice.client.post("/api/v1/documents", {"file": upload, "contact_ids": [contact["id"]]}).json()
+    case = alice.post("cases", {"title": "Invoice wrong", "contact_id": contact["id"]}).json()
     SEED_IDS.update(
-        organization=org["id"], contact=contact["id"], deal=deal["id"], event=event["id"], task=task["id"], touchpoint=touchpoint["id"]
-    )
+        organization=org["id"], contact=contact["id"], deal=deal["id"], event=event["id"], task=task["id"], touchpoint=touchpoint["id"],
+        document=document["id"], share=document["shares"][0]["id"], case=case["id"],
+    )  # fmt: skip
     yield SEED_IDS
     SEED_IDS.clear()
 
