@@ -9,7 +9,7 @@ from pydantic import StrictBool
 
 from cases import queries, services
 from cases.models import CaseOrigin, CasePriority, CaseStatus
-from config.schemas import Cursor, Id, InputSchema, Limit, LongText, Name, RecordId, Text, responses
+from config.schemas import Cursor, Id, InputSchema, Limit, LongText, Name, RecordId, Text, Timestamp, responses
 from crm.models import Deal
 from crm.permissions import get_visible
 
@@ -53,6 +53,7 @@ class CaseIn(InputSchema):
     status: StatusName = "open"
     priority: PriorityName = "normal"
     owner_id: Id | None = None
+    created_at: Timestamp | None = None  # when it was registered (imports); now by default
 
 
 class CasePatch(InputSchema):

@@ -96,6 +96,8 @@ def sync_case_touchpoint(case: Case) -> None:
 def do_create_case(actor: User, data: dict) -> Case:
     case = Case(owner_id=check_owner(actor, data.get("owner_id")), created_by=actor, origin=CaseOrigin.STAFF)
     _apply(case, data)
+    if data.get("created_at") is not None:  # imported or backdated cases (as deals' created_at)
+        case.created_at = data["created_at"]
     _set_customer(actor, case, {k: data.get(k) for k in ("contact_id", "organization_id") if data.get(k) is not None})
     _stamp_resolution(case, None)
     case.save()

@@ -326,6 +326,7 @@ class Summary:
     scale: float
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
+    portal_email: str | None = None
 
     def line(self) -> str:
         c = self.counts
@@ -334,6 +335,7 @@ class Summary:
             f"{c['users']:,} users, {c['organizations']:,} organizations, {c['contacts']:,} contacts, "
             f"{c['deals']:,} deals, {c['touchpoints']:,} touchpoints, {c['events']:,} events, {c['tasks']:,} tasks. "
             f"Sign in as {ADMIN_USERNAME} / {PASSWORD}."
+            + (f" Customer portal (/portal/): {self.portal_email} / {PASSWORD}." if self.portal_email else "")
         )
 
 
@@ -503,6 +505,7 @@ class Demo:
         self.deals: list[DealRow] = []
         self.held_types = _weighted(HELD_EVENT_TYPES)
         self.external_n = 0
+        self.portal_email: str | None = None
 
     # -- helpers --
 
@@ -1130,7 +1133,28 @@ class Demo:
         held = self.create_held_events()
         mail = self.create_mail()
         calls = self.create_calls()
-        self.create_touchpoints(self.counts["touchpoints"] - held - mail - calls)
+        indirect = self.create_indirect()
+        self.create_touchpoints(self.counts["touchpoints"] - held - mail - calls - indirect)
+
+    def create_indirect(self) -> int:
+        """Documents shared with contacts and organizations, cases in every
+        status with comments, and a customer portal account with one visit
+        (issue #6), each through its app's own service."""
+        from cases.demo import demo_cases
+        from documents.demo import demo_documents
+        from portal.demo import demo_portal
+
+        self.progress.phase("Documents and cases", len(self.reps))
+        made = 0
+        first_contacts: list[int] = []
+        for rep in self.reps:
+            mine = [p.id for p in self.people if p.owner is not None and self.reps[p.owner] is rep and p.id is not None][:6]
+            first_contacts = first_contacts or mine
+            made += demo_documents(self.rng, rep.user, mine)
+            made += demo_cases(self.rng, rep.user, mine, self.anchor)
+            self.progress.advance()
+        self.portal_email, visits = demo_portal(first_contacts, PASSWORD)
+        return made + visits
 
     def create_calls(self) -> int:
         """A call log and a few texts per rep through the telephony
@@ -1173,7 +1197,7 @@ def load(seed: int = DEFAULT_SEED, scale: float = 1.0, progress: Progress | None
     # whole load 57 -> 45 s).
     with transaction.atomic(), deferred_log_indexes(on_rebuild=demo.index_rebuilt):
         demo.run()
-    summary = Summary(seed=seed, scale=scale, seconds=time.monotonic() - started)
+    summary = Summary(seed=seed, scale=scale, seconds=time.monotonic() - started, portal_email=demo.portal_email)
     summary.counts = {
         "users": User.objects.count(),
         "organizations": Organization.objects.count(),

@@ -6,6 +6,8 @@ the deal's One View of the cases of its contacts and organization.
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cases.models import Case
 from touchpoints.models import Touchpoint
@@ -314,3 +316,28 @@ def test_a_case_outlives_its_deleted_contact(alice, world):
     assert response.status_code == 200
     assert (response.json()["contact_id"], response.json()["organization_id"]) == (None, world["org"])
     assert case["id"] in [c["id"] for c in alice.get(f"deals/{world['deal']}/one-view").json()["items"]]
+
+
+# --- a page costs a fixed number of queries ------------------------------------------------------------
+
+
+def queries_for(api, path: str, **params) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(path, **params)
+    assert response.status_code == 200, response.content
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize("path", ["cases", "deals/{deal}/one-view"])
+def test_a_page_of_cases_costs_the_same_queries_for_more_rows(bob, alice, world, elsewhere, path):
+    path = path.format(deal=world["deal"])
+    create(alice, contact_id=world["carol"])
+    create(alice, organization_id=world["org"])
+    queries_for(bob, path)  # the first request of a token may write its last use
+    few = queries_for(bob, path)
+
+    for who in ("carol", "dave", "carol", "dave"):
+        create(alice, contact_id=world[who], title=f"Another case of {who}")
+    create(alice, contact_id=elsewhere["erin"])
+
+    assert queries_for(bob, path) == few

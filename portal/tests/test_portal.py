@@ -183,6 +183,16 @@ def test_accepting_an_invitation_sets_an_argon2_password_and_a_strict_portal_coo
     assert client.get("/portal/").status_code == 200
 
 
+def test_portal_pages_are_never_kept_by_a_cache(alice, world, smtp_server):
+    carol = portal_client(alice, world["carol"], smtp_server)
+    case_id = new_portal_case(carol, "Invoice shows the wrong address")
+
+    for page in ("/portal/", f"/portal/cases/{case_id}/", "/portal/login/"):
+        response = carol.get(page)
+        assert response.status_code == 200, page
+        assert response["Cache-Control"] == "private, no-store", page
+
+
 def test_an_invitation_link_works_once(alice, world, smtp_server):
     link = invite(alice, world["carol"], smtp_server)
     accept(link)
@@ -647,9 +657,10 @@ def test_the_idle_deadline_never_passes_the_maximum_lifetime(alice, world, smtp_
 def test_revoking_access_ends_live_sessions_once_and_the_cookie_stops_working(alice, world, smtp_server):
     carol = portal_client(alice, world["carol"], smtp_server)
 
-    response = alice.delete(f"contacts/{world['carol']}/portal-account")
+    response = alice.post(f"contacts/{world['carol']}/portal-account/revoke")
 
-    assert response.status_code == 204
+    assert response.status_code == 200
+    assert response.json()["is_active"] is False
     logouts = visits(alice, world["carol"], "portal_logout")
     assert [t["subject"] for t in logouts] == ["Customer portal access revoked"]
     page = carol.get("/portal/")
@@ -706,5 +717,5 @@ def test_an_outsider_cannot_see_a_contacts_portal_account(alice, charlie, world,
     invite(alice, world["carol"], smtp_server)
 
     assert charlie.get(f"contacts/{world['carol']}/portal-account").status_code == 404
-    assert charlie.delete(f"contacts/{world['carol']}/portal-account").status_code == 404
+    assert charlie.post(f"contacts/{world['carol']}/portal-account/revoke").status_code == 404
     assert PortalAccount.objects.get().is_active is True

@@ -57,7 +57,11 @@ def fingerprint() -> dict:
         "source", "external_id", "kind", "status", "direction", "subject", "occurred_at", "owner__username"
     )
     # An event's touchpoint carries the Event's id, which depends on the database's sequence.
-    for row in sorted((source, ext if source == Source.DEMO else "", *rest) for source, ext, *rest in rows):
+    for row in sorted((source, ext if source == Source.DEMO else "", *rest) for source, ext, *rest in rows if source not in AT_LOAD_TIME):
+        digest.update(repr(row).encode())
+    # Shares and portal visits happen when the demo runs (now), and a case's
+    # subject carries its number (the sequence): compare what they are.
+    for row in sorted(r[:1] + r[2:5] + r[7:] for r in rows if r[0] in AT_LOAD_TIME):
         digest.update(repr(row).encode())
     for model, fields in (
         (Organization, ("name", "phone", "owner__username")),
@@ -72,9 +76,16 @@ def fingerprint() -> dict:
     return {"touchpoints": Touchpoint.objects.count(), "links": TouchpointLink.objects.count(), "first": first, "digest": digest.hexdigest()}
 
 
+AT_LOAD_TIME = (Source.DOCUMENT, Source.CASE, Source.PORTAL)
+
+
 def wipe() -> None:
+    from cases.models import Case
+    from documents.models import Document
     from telephony.models import Call, Sms
 
+    Case.objects.all().delete()
+    Document.objects.all().delete()
     Call.objects.all().delete()  # the channel's logs outlive their touchpoints (SET_NULL)
     Sms.objects.all().delete()
     Touchpoint.objects.all().delete()
