@@ -36,8 +36,10 @@ def _set_customer(actor: User, case: Case, data: dict) -> None:
     a contact files the case under the contact's organization too (its
     organization at the time, as the touchpoint rollup would)."""
     if "contact_id" in data:
+        before = case.contact.organization_id if case.contact_id else None
         case.contact = get_visible(Contact, actor, data["contact_id"], loc=("contact_id",)) if data["contact_id"] is not None else None
-        if case.contact is not None and "organization_id" not in data and case.organization_id is None:
+        # The organization follows the contact when it was the contact's (or none).
+        if case.contact is not None and "organization_id" not in data and case.organization_id in (None, before):
             case.organization_id = case.contact.organization_id
     if "organization_id" in data:
         case.organization = (

@@ -72,14 +72,23 @@ class PortalSession(models.Model):
         ]
 
 
-class SignInAttempt(models.Model):
-    """A failed password sign-in, counted for the rate limit by address and
-    by client IP over a sliding window (portal.services.check_rate_limit).
-    In the database so every web process counts the same attempts."""
+class AttemptKind(models.TextChoices):
+    PASSWORD = "password"  # a failed password sign-in
+    LINK = "link"  # a sign-in link asked for
 
+
+class SignInAttempt(models.Model):
+    """A failed password sign-in or a sign-in link request, counted for the
+    rate limit by address and by client IP over a sliding window
+    (portal.services.check_rate_limit), each kind on its own: someone
+    guessing a customer's password cannot stop them getting a link, and
+    someone asking for links cannot lock their password out. In the
+    database so every web process counts the same attempts."""
+
+    kind = models.CharField(max_length=10, choices=AttemptKind.choices, default=AttemptKind.PASSWORD)
     email = models.CharField(max_length=254)
     ip = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["email", "at"], name="signin_email_idx"), models.Index(fields=["ip", "at"], name="signin_ip_idx")]
+        indexes = [models.Index(fields=["kind", "email", "at"], name="signin_email_idx"), models.Index(fields=["kind", "ip", "at"], name="signin_ip_idx")]

@@ -39,7 +39,7 @@ from config.errors import Invalid, NotFound, ServiceError
 from crm.models import Contact, ContactEmail
 from crm.permissions import get_visible
 from crm.services import normalize_email
-from portal.models import EndReason, PortalAccount, PortalSession, PortalToken, SignInAttempt, TokenPurpose
+from portal.models import AttemptKind, EndReason, PortalAccount, PortalSession, PortalToken, SignInAttempt, TokenPurpose
 from touchpoints import services as touchpoint_services
 from touchpoints.rules import Direction, Kind, Source
 
@@ -190,14 +190,18 @@ def _window_start() -> datetime:
     return timezone.now() - timedelta(minutes=settings.PORTAL_SIGN_IN_WINDOW_MINUTES)
 
 
-def check_rate_limit(email: str, ip: str | None) -> None:
+def check_rate_limit(email: str, ip: str | None, kind: str = AttemptKind.PASSWORD) -> None:
     """Refuse (429) once an address or a client has failed too often in the
     window: PORTAL_SIGN_IN_FAILURES per address, four times that per IP (one
-    office behind one address has several people)."""
+    office behind one address has several people). Password failures and
+    link requests are counted apart (see SignInAttempt)."""
     since = _window_start()
-    by_email = SignInAttempt.objects.filter(email=email, at__gte=since).count()
-    by_ip = SignInAttempt.objects.filter(ip=ip, at__gte=since).count() if ip else 0
+    attempts = SignInAttempt.objects.filter(kind=kind, at__gte=since)
+    by_email = attempts.filter(email=email).count()
+    by_ip = attempts.filter(ip=ip).count() if ip else 0
     if by_email >= settings.PORTAL_SIGN_IN_FAILURES or by_ip >= 4 * settings.PORTAL_SIGN_IN_FAILURES:
+        if kind == AttemptKind.LINK:
+            raise RateLimited(f"Too many sign-in links asked for. Try again in {settings.PORTAL_SIGN_IN_WINDOW_MINUTES} minutes.")
         raise RateLimited(f"Too many failed sign-ins. Try again in {settings.PORTAL_SIGN_IN_WINDOW_MINUTES} minutes, or ask for a sign-in link.")
 
 
@@ -217,7 +221,7 @@ def do_sign_in(email: str, password: str, *, ip: str | None = None, user_agent: 
     check_rate_limit(email, ip)
     account = PortalAccount.objects.select_related("contact").filter(email=email, is_active=True).first()
     if not _password_matches(account, password or ""):
-        SignInAttempt.objects.create(email=email, ip=ip, at=timezone.now())
+        SignInAttempt.objects.create(kind=AttemptKind.PASSWORD, email=email, ip=ip, at=timezone.now())
         raise Invalid.field(("password",), "That email address and password do not match a portal account.")
     with transaction.atomic():
         return start_session(account, ip=ip, user_agent=user_agent)
@@ -289,11 +293,11 @@ def _send(to: str, subject: str, body: str) -> None:
 def do_request_sign_in_link(email: str, *, ip: str | None = None) -> None:
     """Email a one-time sign-in link if the address has an active account.
     The answer is the same either way (no hint who has an account), and
-    requests count toward the rate limit like failed passwords, so the
-    form cannot be used to flood someone's inbox."""
+    requests have their own rate limit, so the form cannot be used to flood
+    someone's inbox (nor to lock their password sign-in)."""
     email = (email or "").strip().lower()[:254]
-    check_rate_limit(email, ip)
-    SignInAttempt.objects.create(email=email, ip=ip, at=timezone.now())
+    check_rate_limit(email, ip, AttemptKind.LINK)
+    SignInAttempt.objects.create(kind=AttemptKind.LINK, email=email, ip=ip, at=timezone.now())
     account = PortalAccount.objects.select_related("contact").filter(email=email, is_active=True).first()
     if account is None:
         return

@@ -58,6 +58,18 @@ def test_a_case_naming_only_a_contact_is_filed_under_the_contacts_organization(a
     assert alice.get(f"cases/{case['id']}").json() == case
 
 
+def test_moving_a_case_to_another_contact_moves_the_organization_it_took_from_the_contact(alice, world, elsewhere):
+    case = create(alice, contact_id=world["carol"])
+
+    moved = alice.patch(f"cases/{case['id']}", {"contact_id": elsewhere["erin"]}).json()
+    assert (moved["contact_id"], moved["organization_id"]) == (elsewhere["erin"], elsewhere["org"])
+    # An organization named apart from the contact stays where it was put.
+    pinned = alice.patch(f"cases/{case['id']}", {"contact_id": world["carol"], "organization_id": elsewhere["org"]}).json()
+    assert (pinned["contact_id"], pinned["organization_id"]) == (world["carol"], elsewhere["org"])
+    again = alice.patch(f"cases/{case['id']}", {"contact_id": world["dave"]}).json()
+    assert again["organization_id"] == elsewhere["org"]
+
+
 def test_a_case_may_name_only_an_organization(alice, world):
     case = create(alice, organization_id=world["org"])
 

@@ -272,6 +272,26 @@ def test_after_too_many_failures_even_the_right_password_is_refused(alice, world
     assert PortalSession.objects.count() == 1  # the invitation's
 
 
+def test_failed_passwords_do_not_stop_a_sign_in_link_nor_links_a_password(alice, world, smtp_server, settings):
+    """Each has its own limit: whoever guesses Carol's password cannot keep
+    her from getting a link, and whoever asks for links cannot lock her out."""
+    settings.PORTAL_SIGN_IN_FAILURES = 3
+    accept(invite(alice, world["carol"], smtp_server))
+    for _ in range(3):
+        assert sign_in(Client(), CAROL_EMAIL, "not-the-password-at-all").status_code == 422
+    sent = len(smtp_server.messages)
+    assert Client().post("/portal/link/", {"email": CAROL_EMAIL}).status_code == 200
+    assert len(smtp_server.messages) == sent + 1
+
+    settings.PORTAL_SIGN_IN_FAILURES = 5
+    for _ in range(4):
+        assert Client().post("/portal/link/", {"email": CAROL_EMAIL}).status_code == 200
+    flood = Client().post("/portal/link/", {"email": CAROL_EMAIL})
+    assert flood.status_code == 429
+    assert len(smtp_server.messages) == sent + 5
+    assert sign_in(Client(), CAROL_EMAIL, PASSWORD).status_code == 302
+
+
 def test_sign_in_returns_to_a_portal_page_but_never_off_the_portal(alice, world, smtp_server):
     accept(invite(alice, world["carol"], smtp_server))
 
