@@ -87,16 +87,11 @@ def sync_event_touchpoint(event: Event) -> None:
             touchpoint_services.delete_touchpoint(None, touchpoint_id, checked=True)
         return
     fields = _touchpoint_fields(event, contact_ids)
+    new = touchpoint_services.NewTouchpoint(kind=Kind.EVENT, source=Source.EVENT, external_id=str(event.id), **fields)
+    touchpoint_id = touchpoint_services.keep_derived_touchpoint(event.touchpoint_id, new, fields)
     if event.touchpoint_id is None:
-        result = touchpoint_services.record_touchpoints(
-            None,
-            [touchpoint_services.NewTouchpoint(kind=Kind.EVENT, source=Source.EVENT, external_id=str(event.id), **fields)],
-            checked=True,
-        )[0]
-        event.touchpoint_id = result.touchpoint_id
-        Event.objects.filter(id=event.id).update(touchpoint_id=result.touchpoint_id)
-    else:
-        touchpoint_services.update_touchpoint(None, event.touchpoint_id, fields, checked=True)
+        event.touchpoint_id = touchpoint_id
+        Event.objects.filter(id=event.id).update(touchpoint_id=touchpoint_id)
 
 
 @transaction.atomic

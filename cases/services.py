@@ -73,25 +73,13 @@ def sync_case_touchpoint(case: Case) -> None:
     """Make the log agree with the case: one touchpoint, created with the
     case, its status, subject, owner and records following the case's."""
     fields = _touchpoint_fields(case)
+    new = touchpoint_services.NewTouchpoint(
+        kind=Kind.CASE, direction=Direction.INBOUND, occurred_at=case.created_at, source=Source.CASE, external_id=str(case.id), **fields
+    )
+    touchpoint_id = touchpoint_services.keep_derived_touchpoint(case.touchpoint_id, new, fields)
     if case.touchpoint_id is None:
-        recorded = touchpoint_services.record_touchpoints(
-            None,
-            [
-                touchpoint_services.NewTouchpoint(
-                    kind=Kind.CASE,
-                    direction=Direction.INBOUND,
-                    occurred_at=case.created_at,
-                    source=Source.CASE,
-                    external_id=str(case.id),
-                    **fields,
-                )
-            ],
-            checked=True,
-        )[0]
-        case.touchpoint_id = recorded.touchpoint_id
-        Case.objects.filter(id=case.id).update(touchpoint_id=recorded.touchpoint_id)
-    else:
-        touchpoint_services.update_touchpoint(None, case.touchpoint_id, fields, checked=True)
+        case.touchpoint_id = touchpoint_id
+        Case.objects.filter(id=case.id).update(touchpoint_id=touchpoint_id)
 
 
 @transaction.atomic

@@ -286,6 +286,17 @@ def record_touchpoint(actor: User | None, item: NewTouchpoint) -> Recorded:
     return result
 
 
+def keep_derived_touchpoint(touchpoint_id: int | None, new: NewTouchpoint, changes: dict) -> int:
+    """For a row that owns one touchpoint (an event held, a case): record
+    ``new`` the first time, afterwards apply ``changes`` to the same one.
+    Trusted internal writers only (the row's own service checked it).
+    Returns the touchpoint's id."""
+    if touchpoint_id is None:
+        return record_touchpoints(None, [new], checked=True)[0].touchpoint_id
+    update_touchpoint(None, touchpoint_id, changes, checked=True)
+    return touchpoint_id
+
+
 # --- reads used by writers --------------------------------------------------------
 
 
