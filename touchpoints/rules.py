@@ -107,6 +107,17 @@ class Source(models.TextChoices):
     CASE = "case"  # a support case (cases.services)
 
 
+# Touchpoints another record owns and keeps in step (activities, cases,
+# documents, portal): written only through that record's service, never
+# through POST/PATCH/DELETE /touchpoints, so the two never disagree. The
+# value says what to change instead.
+DERIVED_SOURCES: dict[str, str] = {
+    Source.EVENT: "this touchpoint is an event's: change or delete the event instead",
+    Source.CASE: "this touchpoint is a case's: change or delete the case instead",
+    Source.DOCUMENT: "this touchpoint is a document share's: take the share back instead (DELETE /documents/{id}/shares/{share_id})",
+    Source.PORTAL: "this touchpoint is a customer portal visit, recorded by the portal: it cannot be changed",
+}
+
 # Every status a kind may take, its default first.
 STATUSES: dict[str, tuple[str, ...]] = {
     Kind.EVENT: ("held", "not_held"),

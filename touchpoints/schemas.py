@@ -6,13 +6,14 @@ from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from config.schemas import ErrorItem, Id, IdList, InputSchema, LongText, Text, Timestamp
-from touchpoints.rules import VIA_BY_EVENT_TYPE, Direction, Kind, Source
+from touchpoints.rules import DERIVED_SOURCES, VIA_BY_EVENT_TYPE, Direction, Kind, Source
 
 KindName = Literal[tuple(Kind.values)]  # type: ignore[valid-type]
 DirectionName = Literal[tuple(Direction.values)]  # type: ignore[valid-type]
 EventTypeName = Literal[tuple(VIA_BY_EVENT_TYPE)]  # type: ignore[valid-type]
 # "event" and "demo" are written only by Touchpoints itself.
-WritableSource = Literal[tuple(s for s in Source.values if s not in (Source.EVENT, Source.DEMO))]  # type: ignore[valid-type]
+# Derived sources belong to the records that own those touchpoints (rules.DERIVED_SOURCES).
+WritableSource = Literal[tuple(s for s in Source.values if s not in DERIVED_SOURCES and s != Source.DEMO)]  # type: ignore[valid-type]
 Duration = Annotated[int, Field(ge=0, le=10_000_000, description="seconds")]
 Sentiment = Annotated[float, Field(ge=-1, le=1, description="-1 negative .. 1 positive")]
 EmoticonValue = Annotated[int, Field(ge=1, le=5, description="1 very unhappy .. 5 very happy")]

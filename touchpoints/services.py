@@ -24,6 +24,7 @@ from touchpoints import lastcontacted, rollup
 from touchpoints.bulk import allocate_ids, insert_rows
 from touchpoints.models import LinkPath, Touchpoint, TouchpointLink
 from touchpoints.rules import (
+    DERIVED_SOURCES,
     STATUSES,
     VIA_BY_EVENT_TYPE,
     Kind,
@@ -502,8 +503,8 @@ def _locked_for_change(actor: User | None, touchpoint_id: int, checked: bool) ->
         return tp
     if not (actor.sees_everything or actor.id == tp.created_by_id or _owned_by_team_of(actor, tp.owner_id)):
         raise Forbidden("only the owner's team, an admin or a manager may change this touchpoint")
-    if tp.source == Source.EVENT:
-        raise Conflict("this touchpoint is an event's: change or delete the event instead")
+    if tp.source in DERIVED_SOURCES:
+        raise Conflict(DERIVED_SOURCES[tp.source])
     return tp
 
 

@@ -353,3 +353,27 @@ def test_a_page_of_cases_costs_the_same_queries_for_more_rows(bob, alice, world,
     create(alice, contact_id=elsewhere["erin"])
 
     assert queries_for(bob, path) == few
+
+
+# --- the touchpoint belongs to the case ------------------------------------------------------
+
+
+def test_a_cases_touchpoint_is_changed_through_the_case_not_the_log(alice, world):
+    case = create(alice, contact_id=world["carol"])
+
+    patched = alice.patch(f"touchpoints/{case['touchpoint_id']}", {"status": "closed"})
+    deleted = alice.delete(f"touchpoints/{case['touchpoint_id']}")
+
+    assert patched.status_code == deleted.status_code == 409
+    assert patched.json() == {"detail": "this touchpoint is a case's: change or delete the case instead"}
+    assert alice.get(f"touchpoints/{case['touchpoint_id']}").json()["status"] == "open"
+
+
+@pytest.mark.parametrize("source", ["case", "document", "portal"])
+def test_nobody_writes_touchpoints_in_the_name_of_a_case_a_share_or_the_portal(alice, world, source):
+    """Otherwise a client could take the external id a case, share or portal
+    session will get and have it adopt the client's touchpoint."""
+    response = alice.post("touchpoints", {"kind": "note", "occurred_at": "2024-03-01T09:00:00Z", "contact_ids": [world["carol"]], "source": source, "external_id": "1"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "source"]
