@@ -93,7 +93,9 @@ def store(content: File | bytes) -> StoredFile:
     target = storage()
     if not target.exists(path):
         content.seek(0)
-        target.save(path, content)
+        # A plain File, so the file system storage copies an upload spooled to
+        # disk instead of moving Django's temporary file away from under it.
+        target.save(path, File(getattr(content, "file", content)))
     return StoredFile(sha256=sha256, size=size)
 
 

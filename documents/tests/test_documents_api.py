@@ -630,3 +630,15 @@ def test_email_attachment_downloads_for_who_sees_the_email_and_cannot_be_deleted
     assert conflict.status_code == 409
     assert "email" in conflict.json()["detail"]
     assert Document.objects.filter(id=document.id).exists()
+
+
+def test_an_upload_spooled_to_disk_is_stored_whole_and_its_temporary_file_left_to_django(alice, world, document_storage, settings):
+    """Over FILE_UPLOAD_MAX_MEMORY_SIZE an upload arrives as a temporary file:
+    it is copied into storage, never moved from under Django."""
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    content = b"a,b\n" + b"1,2\n" * 50_000  # 200 KB of CSV
+
+    document = created(upload(alice, "numbers.csv", content, contact_ids=[world["carol"]]))
+
+    assert document["size"] == len(content) and document["content_type"] == "text/csv"
+    assert downloaded_bytes(download(alice, document["id"])) == content
