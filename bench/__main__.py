@@ -15,7 +15,7 @@ import sys
 from bench import common
 from bench.common import console
 
-DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks")
+DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks", "documents")
 # Benchmarks that touch no database run once, whatever --db says.
 NO_DATABASE = ("sentiment",)
 BENCHMARKS = (*DB_BENCHMARKS, *NO_DATABASE)
@@ -25,11 +25,11 @@ CHILD_OPTIONS = (
     ("--warmup", True, ("ingest", "timeline", "ui"), "warm-up batches (ingest) or rounds (timeline, ui)"),
     ("--batches", True, ("ingest",), "ingest: measured batches of 1,000 (default 20)"),
     ("--orgs", True, ("ingest",), "ingest: organizations in the CRM (default 400)"),
-    ("--requests", True, ("timeline", "ui"), "timeline: measured requests per endpoint (default 400); ui: per page (default 30)"),
+    ("--requests", True, ("timeline", "ui", "documents"), "timeline: measured requests per endpoint (default 400); ui: per page (default 30); documents: calls each (300)"),
     ("--deep-pages", True, ("timeline",), "timeline: next_cursor hops to the deep page (default 10)"),
     ("--touchpoints", True, ("timeline",), "timeline: dataset size (default 1,000,000; a different size rebuilds it)"),
     ("--scale", True, ("ui",), "ui: demo scale (default 1: 2,000 organizations, 200,000 touchpoints)"),
-    ("--rebuild", False, ("timeline", "ui"), "timeline, ui: regenerate the kept dataset"),
+    ("--rebuild", False, ("timeline", "ui", "documents"), "timeline, ui, documents: regenerate the kept dataset"),
     ("--messages", True, ("email",), "email: messages in the synced mailbox (default 20,000)"),
     ("--callbacks", True, ("webhooks",), "webhooks: signed Twilio callbacks sent (default 20,000, after 500 warm-up)"),
     ("--clients", True, ("webhooks",), "webhooks: client processes, one keep-alive connection each (default 8)"),
@@ -116,6 +116,13 @@ def _summary_line(r: dict) -> str:
             f"(target < {r['target_p99_ms']} ms), server CPU {r['burst']['server_cpu_ms']:.2f} ms/callback {common.verdict(r['accept_met'])}; "
             f"drain {r['drain_rate']:,.0f} events/s (target >= {r['target_drain_rate']:,})"
             + (f", {len(r['problems'])} check(s) failed" if r["problems"] else ", result as sent") + f" {common.verdict(r['drain_met'])}"
+        )
+    if r["benchmark"] == "documents":
+        rows = r["rows"]
+        return (
+            f"documents {r['db_version']:<17} widget p50 {rows['widget']['p50_ms']:.2f} / p99 {rows['widget']['p99_ms']:.2f} ms "
+            f"({r['widget_vs_timeline']:.2f}x the timeline page), deep p99 {rows['widget deep']['p99_ms']:.2f} ms, "
+            f"{r['index_gain']:.1f}x slower without the partial index; one view p50 {rows['one view']['p50_ms']:.1f} ms {verdict}"
         )
     if r["benchmark"] == "ui":
         w = r["worst"]
