@@ -91,16 +91,16 @@ def main(argv=None) -> int:
     with transaction.atomic():
         with connection.cursor() as c:
             c.execute('DROP INDEX "tpl_org_documents_idx"')
-        without = _interleaved({"widget, no partial index": calls["widget"], "widget": calls["widget"]}, max(20, args.requests // 10))
+        without = _interleaved({"widget, no partial index": calls["widget"]}, max(30, args.requests // 5))
         transaction.set_rollback(True)
 
     rows = {name: common.summarize(values) for name, values in times.items()}
     rows["widget, no partial index"] = common.summarize(without["widget, no partial index"])
-    console.print(f"{args.requests} calls each, interleaved, in-process (the no-index row: {len(without['widget'])} calls beside the indexed one)")
+    console.print(f"{args.requests} calls each, interleaved, in-process (the no-index row: {rows['widget, no partial index']['n']} calls after them)")
     for name, s in rows.items():
         console.print(f"  {name:<26} p50 {s['p50_ms']:8.2f} ms   p99 {s['p99_ms']:8.2f} ms")
     widget_vs_timeline = rows["widget"]["p50_ms"] / rows["timeline"]["p50_ms"]
-    index_gain = common.summarize(without["widget, no partial index"])["p50_ms"] / common.summarize(without["widget"])["p50_ms"]
+    index_gain = rows["widget, no partial index"]["p50_ms"] / rows["widget"]["p50_ms"]
     depth_ratio = rows["widget deep"]["p50_ms"] / rows["widget"]["p50_ms"]
     met = rows["widget"]["p99_ms"] < TARGET_MS and rows["widget deep"]["p99_ms"] < TARGET_MS and depth_ratio <= TARGET_DEPTH_RATIO
     console.print(
