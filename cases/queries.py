@@ -13,7 +13,7 @@ from django.db.models import Count, Q, QuerySet
 from accounts.models import User
 from cases.models import OPEN_STATUSES, Case, CaseComment, CaseStatus
 from config.errors import NotFound
-from config.pagination import Page, keyset_page
+from config.pagination import MAX_LIMIT, Page, after, decode_cursor, encode_cursor, keyset_page
 from crm.models import Contact, Deal, DealContact, Organization
 from crm.permissions import owner_condition, visible
 
@@ -95,30 +95,47 @@ def cases_out(user: User, cases: list[Case]) -> list[dict]:
     return [case_out(c, names) for c in cases]
 
 
-def _deal_cases(user: User, deal: Deal) -> QuerySet:
+def _deal_case_parts(user: User, deal: Deal) -> list[QuerySet]:
     """Cases of the deal's contacts and of its organization ("Cases related
-    to a deal's contacts and organizations are listed in One View")."""
-    related = Q(contact_id__in=DealContact.objects.filter(deal_id=deal.id).values("contact_id"))
-    if deal.organization_id:
-        related |= Q(organization_id=deal.organization_id)
-    return visible_cases(user).filter(related)
+    to a deal's contacts and organizations are listed in One View"), as
+    disjoint parts that each walk one index in One View's order: the
+    organization's cases, and the deal's contacts' cases filed elsewhere.
+    One OR of the two could use neither index and would sort every related
+    case for each page (measured: 20 ms at 20,000 cases, bench/documents.py)."""
+    visible = visible_cases(user)
+    of_contacts = visible.filter(contact_id__in=DealContact.objects.filter(deal_id=deal.id).values("contact_id"))
+    if not deal.organization_id:
+        return [of_contacts]
+    # exclude() keeps the cases with no organization (NOT (org = x AND org IS NOT NULL)).
+    return [visible.filter(organization_id=deal.organization_id), of_contacts.exclude(organization_id=deal.organization_id)]
 
 
 def one_view(user: User, deal: Deal, cursor: str | None, limit: int, *, status: str | None = None) -> dict:
     """The deal's One View: its related cases newest first (a cursor page)
     with counts by status and of open ones, over every related case the user
-    may see, not just the page."""
-    qs = _deal_cases(user, deal)
-    by_status = {row["status"]: row["n"] for row in qs.order_by().values("status").annotate(n=Count("id"))}
-    listed = _filtered(qs, CaseFilters(status=status)).select_related("contact", "organization", "owner")
-    page = keyset_page(listed, ONE_VIEW_ORDER, cursor, limit)
+    may see, not just the page. Each part is paged on its own index and the
+    pages merged, which is exact: both are in the same order and the cursor
+    bounds both."""
+    parts = _deal_case_parts(user, deal)
+    by_status: dict[str, int] = {}
+    for part in parts:
+        for row in part.order_by().values("status").annotate(n=Count("id")):
+            by_status[row["status"]] = by_status.get(row["status"], 0) + row["n"]
+    bound = after(ONE_VIEW_ORDER, decode_cursor(Case, ONE_VIEW_ORDER, cursor)) if cursor else Q()
+    limit = max(1, min(limit, MAX_LIMIT))
+    rows: list[Case] = []
+    for part in parts:
+        listed = _filtered(part, CaseFilters(status=status)).filter(bound).select_related("contact", "organization", "owner")
+        rows += listed.order_by(*ONE_VIEW_ORDER)[: limit + 1]
+    rows.sort(key=lambda c: (c.created_at, c.id), reverse=True)
+    next_cursor = encode_cursor([rows[limit - 1].created_at, rows[limit - 1].id]) if len(rows) > limit else None
     return {
         "deal_id": deal.id,
         "open_count": sum(by_status.get(s, 0) for s in OPEN_STATUSES),
         "total": sum(by_status.values()),
         "by_status": {s: by_status.get(s, 0) for s in CaseStatus.values},
-        "items": cases_out(user, page.items),
-        "next_cursor": page.next_cursor,
+        "items": cases_out(user, rows[:limit]),
+        "next_cursor": next_cursor,
     }
 
 
