@@ -3,7 +3,11 @@ import pytest
 from django.contrib import admin
 from django.test import Client
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from accounts.models import User
+from portal.models import PortalAccount
+from portal.services import start_session
 
 
 @pytest.mark.parametrize("model", list(admin.site._registry), ids=lambda m: m._meta.label)
@@ -22,6 +26,13 @@ def admin_user_with_data(alice, world):
     alice.post("touchpoints", {"kind": "email", "occurred_at": "2024-05-01T10:00:00Z", "contact_ids": [world["carol"]]})
     alice.post("events", {"subject": "x", "start_at": "2024-05-01T10:00:00Z", "end_at": "2024-05-01T11:00:00Z", "deal_id": world["deal"]})
     alice.post("tasks", {"title": "t", "due_date": "2024-05-01", "deal_id": world["deal"]})
+    # Issue #6's rows: a case with a comment, a shared document, a portal account with a visit.
+    case = alice.post("cases", {"title": "Broken", "contact_id": world["carol"]}).json()
+    alice.post(f"cases/{case['id']}/comments", {"body": "On it"})
+    upload = SimpleUploadedFile("a.pdf", b"%PDF-1.4 a", content_type="application/pdf")
+    assert alice.client.post("/api/v1/documents", {"file": upload, "contact_ids": [world["carol"]]}).status_code == 201
+    account = PortalAccount.objects.create(contact_id=world["carol"], email="carol@grasspods.example")
+    start_session(account)
     return User.objects.create_superuser("root", "root@example.com", "pw-pw-pw-pw")
 
 
