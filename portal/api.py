@@ -19,7 +19,10 @@ router = Router(tags=["portal"])
 class PortalAccountOut(Schema):
     contact_id: int
     email: str
+    # Signs in: the invitation was accepted and access not turned off since.
     is_active: bool
+    # Invited, and the link sent still works.
+    invitation_pending: bool
     invited_at: datetime | None
     activated_at: datetime | None
     last_login_at: datetime | None
@@ -34,7 +37,8 @@ class InvitationOut(PortalAccountOut):
 
 
 def _out(account: PortalAccount) -> dict:
-    return {f: getattr(account, f) for f in ("contact_id", "email", "is_active", "invited_at", "activated_at", "last_login_at")}
+    out = {f: getattr(account, f) for f in ("contact_id", "email", "is_active", "invited_at", "activated_at", "last_login_at")}
+    return {**out, "invitation_pending": services.invitation_pending(account)}
 
 
 @router.get("/contacts/{record_id}/portal-account", response=responses({200: PortalAccountOut}), tags=["contacts"])

@@ -35,7 +35,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import Invalid, NotFound, ServiceError
+from config.errors import Forbidden, Invalid, NotFound, ServiceError
 from crm.models import Contact, ContactEmail
 from crm.permissions import get_visible
 from crm.services import normalize_email
@@ -134,7 +134,10 @@ def end_session(session_id: int, reason: str, at: datetime | None = None) -> boo
         if session is None or session.ended_at is not None:
             return False
         when = at or (session.expires_at if reason == EndReason.EXPIRED else timezone.now())
-        won = PortalSession.objects.filter(id=session_id, ended_at__isnull=True).update(ended_at=when, end_reason=reason)
+        live = PortalSession.objects.filter(id=session_id, ended_at__isnull=True)
+        if reason == EndReason.EXPIRED:
+            live = live.filter(expires_at__lte=timezone.now())  # not one a request has just extended
+        won = live.update(ended_at=when, end_reason=reason)
         if not won:
             return False
         subject = {
@@ -190,7 +193,7 @@ def _window_start() -> datetime:
     return timezone.now() - timedelta(minutes=settings.PORTAL_SIGN_IN_WINDOW_MINUTES)
 
 
-def check_rate_limit(email: str, ip: str | None, kind: str = AttemptKind.PASSWORD) -> None:
+def check_rate_limit(email: str, ip: str | None, kind: str = AttemptKind.PASSWORD, *, over: int = 0) -> None:
     """Refuse (429) once an address or a client has failed too often in the
     window: PORTAL_SIGN_IN_FAILURES per address, four times that per IP (one
     office behind one address has several people). Password failures and
@@ -199,7 +202,8 @@ def check_rate_limit(email: str, ip: str | None, kind: str = AttemptKind.PASSWOR
     attempts = SignInAttempt.objects.filter(kind=kind, at__gte=since)
     by_email = attempts.filter(email=email).count()
     by_ip = attempts.filter(ip=ip).count() if ip else 0
-    if by_email >= settings.PORTAL_SIGN_IN_FAILURES or by_ip >= 4 * settings.PORTAL_SIGN_IN_FAILURES:
+    # ``over``: attempts already recorded for this request, not counted against it.
+    if by_email - over >= settings.PORTAL_SIGN_IN_FAILURES or by_ip - over >= 4 * settings.PORTAL_SIGN_IN_FAILURES:
         if kind == AttemptKind.LINK:
             raise RateLimited(f"Too many sign-in links asked for. Try again in {settings.PORTAL_SIGN_IN_WINDOW_MINUTES} minutes.")
         raise RateLimited(f"Too many failed sign-ins. Try again in {settings.PORTAL_SIGN_IN_WINDOW_MINUTES} minutes, or ask for a sign-in link.")
@@ -216,13 +220,16 @@ def _password_matches(account: PortalAccount | None, password: str) -> bool:
 
 def do_sign_in(email: str, password: str, *, ip: str | None = None, user_agent: str = "") -> SignedIn:
     """Email and password. Every failure says the same thing (no hint
-    whether the address has an account) and counts toward the rate limit."""
+    whether the address has an account) and counts toward the rate limit.
+    The attempt is counted before the password is checked (and forgotten
+    when it was right), so guesses sent in parallel count each other."""
     email = (email or "").strip().lower()[:254]
-    check_rate_limit(email, ip)
+    attempt = SignInAttempt.objects.create(kind=AttemptKind.PASSWORD, email=email, ip=ip, at=timezone.now())
+    check_rate_limit(email, ip, over=1)
     account = PortalAccount.objects.select_related("contact").filter(email=email, is_active=True).first()
     if not _password_matches(account, password or ""):
-        SignInAttempt.objects.create(kind=AttemptKind.PASSWORD, email=email, ip=ip, at=timezone.now())
         raise Invalid.field(("password",), "That email address and password do not match a portal account.")
+    attempt.delete()
     with transaction.atomic():
         return start_session(account, ip=ip, user_agent=user_agent)
 
@@ -232,7 +239,7 @@ def _consume(raw_token: str, purpose: str) -> PortalToken:
     UPDATE, so two clicks on the same link cannot both sign in)."""
     now = timezone.now()
     token = PortalToken.objects.select_related("account__contact").filter(token_hash=hash_token(raw_token or ""), purpose=purpose).first()
-    if token is None or token.used_at is not None or token.expires_at <= now or not token.account.is_active:
+    if token is None or not _usable(token, now):
         raise NotFound("This link is not valid any more: it was used already or has expired. Ask for a new one.")
     if not PortalToken.objects.filter(id=token.id, used_at__isnull=True).update(used_at=now):
         raise NotFound("This link is not valid any more: it was used already or has expired. Ask for a new one.")
@@ -242,9 +249,15 @@ def _consume(raw_token: str, purpose: str) -> PortalToken:
 def peek_token(raw_token: str, purpose: str) -> PortalToken | None:
     """The token if it would still work (pages show the form or say why not), without using it."""
     token = PortalToken.objects.select_related("account__contact").filter(token_hash=hash_token(raw_token or ""), purpose=purpose).first()
-    if token is None or token.used_at is not None or token.expires_at <= timezone.now() or not token.account.is_active:
-        return None
-    return token
+    return token if token is not None and _usable(token, timezone.now()) else None
+
+
+def _usable(token: PortalToken, now: datetime) -> bool:
+    """Unused and unexpired; a sign-in link also needs an active account,
+    while an invitation is what turns a revoked account back on."""
+    if token.used_at is not None or token.expires_at <= now:
+        return False
+    return token.purpose == TokenPurpose.INVITATION or token.account.is_active
 
 
 def check_new_password(password: str, account: PortalAccount) -> None:
@@ -264,7 +277,8 @@ def do_accept_invitation(raw_token: str, password: str, *, ip: str | None = None
     account = token.account
     account.password = make_password(password, hasher=HASHER)
     account.activated_at = account.activated_at or timezone.now()
-    account.save(update_fields=["password", "activated_at"])
+    account.is_active = True
+    account.save(update_fields=["password", "activated_at", "is_active"])
     return start_session(account, ip=ip, user_agent=user_agent)
 
 
@@ -296,8 +310,8 @@ def do_request_sign_in_link(email: str, *, ip: str | None = None) -> None:
     requests have their own rate limit, so the form cannot be used to flood
     someone's inbox (nor to lock their password sign-in)."""
     email = (email or "").strip().lower()[:254]
-    check_rate_limit(email, ip, AttemptKind.LINK)
     SignInAttempt.objects.create(kind=AttemptKind.LINK, email=email, ip=ip, at=timezone.now())
+    check_rate_limit(email, ip, AttemptKind.LINK, over=1)
     account = PortalAccount.objects.select_related("contact").filter(email=email, is_active=True).first()
     if account is None:
         return
@@ -328,6 +342,7 @@ def do_invite(actor: User, contact_id: int, email: str | None = None) -> Invitat
     again sends a new link (the old one stops working)."""
     with transaction.atomic():
         contact = get_visible(Contact, actor, contact_id)
+        check_may_manage_access(actor, contact)
         addresses = list(ContactEmail.objects.filter(contact=contact).order_by("position", "id").values_list("email", flat=True))
         if email is not None:
             email = normalize_email(email, ("email",))
@@ -340,9 +355,14 @@ def do_invite(actor: User, contact_id: int, email: str | None = None) -> Invitat
         taken = PortalAccount.objects.filter(email=email).exclude(contact=contact).exists()
         if taken:
             raise Invalid.field(("email",), f"{email} already signs another contact in to the portal")
-        account, _ = PortalAccount.objects.select_for_update().get_or_create(contact=contact, defaults={"email": email})
+        account, created = PortalAccount.objects.select_for_update().get_or_create(contact=contact, defaults={"email": email, "is_active": False})
+        if not created and account.email != email:
+            # Another address is another person's mailbox: what the old one
+            # signed in with stops working until the new one sets a password.
+            _end_all(account, EndReason.REVOKED)
+            account.password = ""
+            account.is_active = False
         account.email = email
-        account.is_active = True
         account.invited_at = timezone.now()
         account.invited_by = actor
         account.save()
@@ -358,16 +378,44 @@ def do_invite(actor: User, contact_id: int, email: str | None = None) -> Invitat
     return Invitation(account=account, expires_at=token.expires_at)
 
 
+def check_may_manage_access(actor: User, contact: Contact) -> None:
+    """Who may give a contact portal access, change its address or turn it
+    off: admins, managers and the contact owner's team. Not whoever the
+    contact is merely shared with: an invitation sent to an address they
+    add would let them sign in as the contact and see what was shared with
+    the contact's organization, which they may not."""
+    if actor.sees_everything:
+        return
+    if contact.owner_id is not None and (contact.owner_id == actor.id or (actor.team_id is not None and User.objects.filter(id=contact.owner_id, team_id=actor.team_id).exists())):
+        return
+    raise Forbidden("only the contact owner's team, an admin or a manager may manage this contact's portal access")
+
+
+def invitation_pending(account: PortalAccount) -> bool:
+    """Invited and not accepted yet: an invitation link that still works was sent."""
+    return not account.is_active and PortalToken.objects.filter(
+        account=account, purpose=TokenPurpose.INVITATION, used_at__isnull=True, expires_at__gt=timezone.now()
+    ).exists()
+
+
+def _end_all(account: PortalAccount, reason: str) -> None:
+    for session_id in PortalSession.objects.filter(account=account, ended_at__isnull=True).values_list("id", flat=True):
+        end_session(session_id, reason)
+
+
+@transaction.atomic
 def do_revoke(actor: User, contact_id: int) -> None:
     """Turn a contact's portal access off: every live session ends
-    (portal_logout, "access revoked") and no link or password works."""
+    (portal_logout, "access revoked"), the password is forgotten and no
+    sign-in link works; only a new invitation turns it on again."""
     contact = get_visible(Contact, actor, contact_id)
-    account = PortalAccount.objects.filter(contact=contact).first()
+    check_may_manage_access(actor, contact)
+    account = PortalAccount.objects.select_for_update().filter(contact=contact).first()
     if account is None:
         raise NotFound(f"contact {contact_id} has no portal account")
-    PortalAccount.objects.filter(id=account.id).update(is_active=False)
-    for session_id in PortalSession.objects.filter(account=account, ended_at__isnull=True).values_list("id", flat=True):
-        end_session(session_id, EndReason.REVOKED)
+    PortalAccount.objects.filter(id=account.id).update(is_active=False, password="")
+    PortalToken.objects.filter(account=account, used_at__isnull=True).update(used_at=timezone.now())
+    _end_all(account, EndReason.REVOKED)
 
 
 def purge_old_attempts() -> int:

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from config.errors import Invalid, NotFound
+from config.errors import Forbidden, Invalid, NotFound
 from portal import services
 from portal.models import PortalAccount
 from web.http import get_record_or_404
@@ -27,15 +27,18 @@ def portal_card(request, record_id: int):
             else:
                 invitation = services.do_invite(request.user, contact.id, request.POST.get("email") or None)
                 notice = f"Invitation sent to {invitation.account.email}."
-        except (Invalid, NotFound, services.MailNotSent) as exc:
+        except (Invalid, NotFound, Forbidden, services.MailNotSent) as exc:
             error = exc.errors[0]["msg"] if isinstance(exc, Invalid) else str(exc)
             status = 422
         if not request.htmx:
             (messages.error if error else messages.success)(request, f"Customer portal: {error or notice}")
             return redirect("contact-detail", record_id=contact.id)
+    account = PortalAccount.objects.filter(contact=contact).first()
     context = {
         "contact": contact,
-        "account": PortalAccount.objects.filter(contact=contact).first(),
+        "account": account,
+        # Invited, not accepted yet: a link that still works was sent.
+        "pending": account is not None and services.invitation_pending(account),
         "addresses": list(contact.emails.values_list("email", flat=True)),
         "notice": notice,
         "error": error,

@@ -41,7 +41,13 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _signed_in(response: HttpResponse, signed: services.SignedIn) -> HttpResponse:
+def _signed_in(request: HttpRequest, response: HttpResponse, signed: services.SignedIn) -> HttpResponse:
+    """Set the new session's cookie. A session this browser still had ends
+    now (signed out), not 30 minutes later as an expiry while the customer
+    is still here."""
+    previous = request.COOKIES.get(settings.PORTAL_COOKIE_NAME)
+    if previous and previous != signed.token:
+        services.do_sign_out(previous)
     response.set_cookie(
         settings.PORTAL_COOKIE_NAME,
         signed.token,
@@ -105,7 +111,7 @@ def sign_in(request: HttpRequest):
                 status = 429
             else:
                 if signed is not None:
-                    return _signed_in(redirect(_next(request)), signed)
+                    return _signed_in(request, redirect(_next(request)), signed)
     return _page(request, "portal/sign_in.html", {"form": form, "next": _next(request)}, status)
 
 
@@ -135,7 +141,7 @@ def link_sign_in(request: HttpRequest, token: str):
             signed = services.do_sign_in_with_link(token, **_client(request))
         except NotFound as exc:
             return _page(request, "portal/message.html", {"title": "This link has expired", "message": str(exc), "offer_link": True}, 404)
-        return _signed_in(redirect("/portal/"), signed)
+        return _signed_in(request, redirect("/portal/"), signed)
     found = services.peek_token(token, "sign_in")
     if found is None:
         return _page(request, "portal/message.html", {"title": "This link has expired", "message": "It was used already or is too old. Ask for a new one.", "offer_link": True}, 404)
@@ -152,8 +158,9 @@ def invitation(request: HttpRequest, token: str):
     if request.method == "POST" and form.is_valid():
         signed = form.run(services.do_accept_invitation, token, form.cleaned_data["password"], **_client(request))
         if signed is not None:
-            return _signed_in(redirect("/portal/"), signed)
-    return _page(request, "portal/invitation.html", {"form": form, "email": found.account.email, "contact": found.account.contact}, 422 if request.method == "POST" else 200)
+            return _signed_in(request, redirect("/portal/"), signed)
+    # "invitee", not "contact": the layout shows the signed-in navigation for "contact".
+    return _page(request, "portal/invitation.html", {"form": form, "email": found.account.email, "invitee": found.account.contact}, 422 if request.method == "POST" else 200)
 
 
 @require_POST

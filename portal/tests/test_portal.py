@@ -19,7 +19,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cases.models import Case, CaseComment, CaseOrigin
-from emails.tests.smtpserver import smtp_server  # noqa: F401 - fixture
+from emails.tests.smtpserver import free_port, smtp_server  # noqa: F401 - fixture
 from portal import services
 from portal.models import PortalAccount, PortalSession, PortalToken
 
@@ -724,11 +724,14 @@ def test_portal_visits_appear_on_the_contact_only(alice, world, smtp_server):
 def test_portal_account_shows_the_last_sign_in(alice, world, smtp_server):
     link = invite(alice, world["carol"], smtp_server)
     before = alice.get(f"contacts/{world['carol']}/portal-account").json()
-    assert (before["email"], before["is_active"], before["activated_at"], before["last_login_at"]) == (CAROL_EMAIL, True, None, None)
+    # Access starts when the invitation is accepted (a send that failed, or a
+    # revoked account invited again, lets nobody in meanwhile).
+    assert (before["email"], before["is_active"], before["invitation_pending"], before["activated_at"], before["last_login_at"]) == (CAROL_EMAIL, False, True, None, None)
 
     accept(link)
 
     after = alice.get(f"contacts/{world['carol']}/portal-account").json()
+    assert (after["is_active"], after["invitation_pending"]) == (True, False)
     assert after["last_login_at"] is not None
     assert abs(when(after["last_login_at"]) - only_session().started_at) < timedelta(milliseconds=1)  # the API gives milliseconds
 
@@ -738,4 +741,86 @@ def test_an_outsider_cannot_see_a_contacts_portal_account(alice, charlie, world,
 
     assert charlie.get(f"contacts/{world['carol']}/portal-account").status_code == 404
     assert charlie.post(f"contacts/{world['carol']}/portal-account/revoke").status_code == 404
-    assert PortalAccount.objects.get().is_active is True
+    assert PortalAccount.objects.get().tokens.filter(used_at__isnull=True).count() == 1  # the invitation still works
+
+
+# --- who manages access, and what changing it does (review fixes) ------------------------------------
+
+
+def test_someone_the_contact_is_only_shared_with_may_not_invite_it_to_a_new_address(alice, charlie, world, smtp_server):
+    """Otherwise they could add their own address, sign in as the contact and
+    read what was shared with its organization, which they may not see."""
+    from crm.models import Share
+
+    Share.objects.create(record_type="contact", record_id=world["carol"], user=charlie.user)
+    assert charlie.get(f"contacts/{world['carol']}").status_code == 200
+    charlie.patch(f"contacts/{world['carol']}", {"emails": [CAROL_EMAIL, "charlie@west.example"]})
+    sent = len(smtp_server.messages)
+
+    response = charlie.post(f"contacts/{world['carol']}/portal-invitation", {"email": "charlie@west.example"})
+
+    assert response.status_code == 403
+    assert charlie.post(f"contacts/{world['carol']}/portal-account/revoke").status_code in (403, 404)
+    assert len(smtp_server.messages) == sent and not PortalAccount.objects.exists()
+
+
+def test_inviting_an_active_account_to_another_address_ends_its_sessions_and_forgets_its_password(alice, world, smtp_server):
+    client = portal_client(alice, world["carol"], smtp_server)
+    alice.patch(f"contacts/{world['carol']}", {"emails": [CAROL_EMAIL, "carol.ng@home.example"]})
+
+    response = alice.post(f"contacts/{world['carol']}/portal-invitation", {"email": "carol.ng@home.example"})
+    assert response.status_code == 201
+    link = link_in(smtp_server.messages[-1], "invitation")
+
+    assert client.get("/portal/").status_code == 302  # the old session ended
+    assert [v["subject"] for v in visits(alice, world["carol"], "portal_logout")] == ["Customer portal access revoked"]
+    assert sign_in(Client(), CAROL_EMAIL, PASSWORD).status_code == 422
+    assert accept(link)[1].status_code == 302  # the new address sets its own
+
+
+def test_an_invitation_that_could_not_be_sent_lets_nobody_in(alice, world, smtp_server, settings):
+    """A revoked customer invited again while the mail server is down: the
+    account stays off, and the old password does not come back."""
+    portal_client(alice, world["carol"], smtp_server)
+    assert alice.post(f"contacts/{world['carol']}/portal-account/revoke").status_code == 200
+    settings.EMAIL_PORT = free_port()  # nothing listens there now
+
+    response = alice.post(f"contacts/{world['carol']}/portal-invitation", {})
+
+    assert response.status_code == 502
+    assert alice.get(f"contacts/{world['carol']}/portal-account").json()["is_active"] is False
+    assert sign_in(Client(), CAROL_EMAIL, PASSWORD).status_code == 422
+
+
+def test_signing_in_again_in_the_same_browser_signs_the_earlier_session_out(alice, world, smtp_server):
+    client = portal_client(alice, world["carol"], smtp_server)
+
+    assert sign_in(client, CAROL_EMAIL, PASSWORD).status_code == 302
+
+    assert PortalSession.objects.filter(ended_at__isnull=True).count() == 1
+    assert [v["subject"] for v in visits(alice, world["carol"], "portal_logout")] == ["Signed out of the customer portal"]
+    assert len(visits(alice, world["carol"], "portal_login")) == 2
+
+
+def test_a_right_password_is_not_counted_as_a_failed_attempt(alice, world, smtp_server, settings):
+    settings.PORTAL_SIGN_IN_FAILURES = 3
+    accept(invite(alice, world["carol"], smtp_server))
+    for _ in range(2):
+        assert sign_in(Client(), CAROL_EMAIL, "not-the-password-at-all").status_code == 422
+    for _ in range(3):
+        assert sign_in(Client(), CAROL_EMAIL, PASSWORD).status_code == 302
+    assert sign_in(Client(), CAROL_EMAIL, "not-the-password-at-all").status_code == 422  # the third failure, still allowed
+    assert sign_in(Client(), CAROL_EMAIL, PASSWORD).status_code == 429
+
+
+def test_a_comment_by_another_contact_is_not_labelled_as_yours(alice, world, smtp_server):
+    give_dave_an_email(alice, world)
+    dave = portal_client(alice, world["dave"], smtp_server)
+    case_id = new_portal_case(dave, "Printer jams")
+    assert dave.post(f"/portal/cases/{case_id}/comments", {"body": "Still jamming"}).status_code == 302
+    alice.patch(f"cases/{case_id}", {"contact_id": world["carol"]})  # the case moves to Carol
+    carol = portal_client(alice, world["carol"], smtp_server)
+
+    page = carol.get(f"/portal/cases/{case_id}/").content.decode()
+
+    assert "Dave Ito" in page and ">You ·" not in page.replace("\n", "")
