@@ -65,6 +65,7 @@ def _form(request, case=None, data=None, initial=None) -> CaseForm:
         contact_choices=queries.contact_choices(request.user, case, preset),
         organization_choices=crm_queries.organization_choices(request.user),
         owner_choices=crm_queries.owner_choices(request.user),
+        case=case,
         auto_id="case_%s",
     )
 
@@ -120,10 +121,7 @@ def case_detail(request, case_id: int):
         return _detail(request, case)
     form = _form(request, case, data=request.POST, initial=_initial(case))
     if form.is_valid():
-        data = form.data_for_service()
-        if data.get("owner_id") == case.owner_id:
-            data.pop("owner_id")  # unchanged: no reassignment check for teammates
-        if form.run(services.do_update_case, request.user, case.id, data) is not None:
+        if form.run(services.do_update_case, request.user, case.id, form.data_for_service()) is not None:
             return redirect("case-detail", case_id=case.id)
     return _detail(request, _case_or_404(request, case_id), form=form, status=422)
 
