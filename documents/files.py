@@ -77,9 +77,24 @@ class StoredFile:
     size: int
 
 
+def lock_content(sha256: str) -> None:
+    """Serialize writers and the purge of one content until the transaction
+    ends: an upload of the same bytes and the deletion of the last document
+    that had them must not interleave (the purge would remove a file the
+    upload found there and did not write again). PostgreSQL: a transaction
+    advisory lock on the digest; SQLite: its write lock, which every
+    transaction here holds from BEGIN (IMMEDIATE)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(sha256[:15], 16)])
+
+
 def store(content: File | bytes) -> StoredFile:
     """Hash the bytes and keep them once under their digest, reading in
-    chunks (an upload may be 25 MB on disk, not in memory)."""
+    chunks (an upload may be 25 MB on disk, not in memory). Call inside the
+    transaction that stores the row naming them (see lock_content)."""
     if isinstance(content, bytes):
         content = ContentFile(content)
     digest = hashlib.sha256()
@@ -89,6 +104,7 @@ def store(content: File | bytes) -> StoredFile:
         digest.update(chunk)
         size += len(chunk)
     sha256 = digest.hexdigest()
+    lock_content(sha256)
     path = content_path(sha256)
     target = storage()
     if not target.exists(path):
@@ -103,11 +119,23 @@ def open_content(sha256: str):
     return storage().open(content_path(sha256), "rb")
 
 
-def delete_content(sha256: str) -> None:
-    target = storage()
-    path = content_path(sha256)
-    if target.exists(path):
-        target.delete(path)
+def purge_content(sha256: str) -> None:
+    """Delete the bytes when no document has them any more (after the
+    deleting transaction committed), under the content's lock: an upload of
+    the same bytes either committed first (its row is seen, the file stays)
+    or comes after (it finds no file and writes it again)."""
+    from django.db import transaction
+
+    from documents.models import Document
+
+    with transaction.atomic():
+        lock_content(sha256)
+        if Document.objects.filter(sha256=sha256).exists():
+            return
+        target = storage()
+        path = content_path(sha256)
+        if target.exists(path):
+            target.delete(path)
 
 
 # --- names ------------------------------------------------------------------------

@@ -259,5 +259,4 @@ def do_delete_document(actor: User, document_id: int) -> None:
         _delete_share(share)
     sha256 = document.sha256
     document.delete()
-    if not Document.objects.filter(sha256=sha256).exists():
-        transaction.on_commit(lambda: files.delete_content(sha256))
+    transaction.on_commit(lambda: files.purge_content(sha256))

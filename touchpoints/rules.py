@@ -117,6 +117,11 @@ DERIVED_SOURCES: dict[str, str] = {
     Source.DOCUMENT: "this touchpoint is a document share's: take the share back instead (DELETE /documents/{id}/shares/{share_id})",
     Source.PORTAL: "this touchpoint is a customer portal visit, recorded by the portal: it cannot be changed",
 }
+# The owning row, as the touchpoint's reverse one-to-one. When it is gone (a
+# share cascaded away with its contact or email), the touchpoint is the log's
+# alone again and may be changed or deleted like any other. Portal visits
+# have no owning row: they stay as recorded.
+DERIVED_OWNER: dict[str, str] = {Source.EVENT: "event", Source.CASE: "case", Source.DOCUMENT: "document_share"}
 
 # Every status a kind may take, its default first.
 STATUSES: dict[str, tuple[str, ...]] = {

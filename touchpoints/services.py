@@ -24,6 +24,7 @@ from touchpoints import lastcontacted, rollup
 from touchpoints.bulk import allocate_ids, insert_rows
 from touchpoints.models import LinkPath, Touchpoint, TouchpointLink
 from touchpoints.rules import (
+    DERIVED_OWNER,
     DERIVED_SOURCES,
     STATUSES,
     VIA_BY_EVENT_TYPE,
@@ -503,7 +504,7 @@ def _locked_for_change(actor: User | None, touchpoint_id: int, checked: bool) ->
         return tp
     if not (actor.sees_everything or actor.id == tp.created_by_id or _owned_by_team_of(actor, tp.owner_id)):
         raise Forbidden("only the owner's team, an admin or a manager may change this touchpoint")
-    if tp.source in DERIVED_SOURCES:
+    if tp.source in DERIVED_SOURCES and (tp.source not in DERIVED_OWNER or hasattr(tp, DERIVED_OWNER[tp.source])):
         raise Conflict(DERIVED_SOURCES[tp.source])
     return tp
 

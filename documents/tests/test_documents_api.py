@@ -642,3 +642,17 @@ def test_an_upload_spooled_to_disk_is_stored_whole_and_its_temporary_file_left_t
 
     assert document["size"] == len(content) and document["content_type"] == "text/csv"
     assert downloaded_bytes(download(alice, document["id"])) == content
+
+
+def test_a_share_whose_contact_was_deleted_leaves_a_touchpoint_that_can_be_removed(alice, world):
+    """The share goes with its contact; what it left on the organization's
+    and deal's Activity is the log's own again, and its owner may delete it."""
+    document = created(upload(alice, "terms.pdf", b"%PDF-1.4 terms", contact_ids=[world["dave"]]))
+    touchpoint_id = document["shares"][0]["touchpoint_id"]
+    assert alice.delete(f"touchpoints/{touchpoint_id}").status_code == 409  # while the share exists: take it back instead
+
+    assert alice.delete(f"contacts/{world['dave']}").status_code == 204
+
+    assert [i["id"] for i in document_timeline(alice, "organizations", world["org"])] == [touchpoint_id]
+    assert alice.delete(f"touchpoints/{touchpoint_id}").status_code == 204
+    assert document_timeline(alice, "organizations", world["org"]) == []
