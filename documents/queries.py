@@ -16,16 +16,15 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from config.errors import NotFound
-from config.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor, keyset_page
+from config.pagination import MAX_LIMIT, Page, encode_cursor, keyset_page
 from crm.models import Contact, Deal, Organization
 from crm.permissions import owner_condition, visible
 from documents.models import Document, DocumentShare
-from touchpoints.bulk import datetime_converter
 from touchpoints.models import TouchpointLink
+from touchpoints.queries import link_page_tail
 from touchpoints.rules import Kind
 from touchpoints.services import visible_touchpoints
 
-WIDGET_ORDER = ("-occurred_at", "-touchpoint_id")
 LIST_ORDER = ("-id",)
 
 
@@ -190,16 +189,9 @@ def record_documents(viewer: User, record_type: str, record_id: int, cursor: str
         f"WHERE l.{record_type}_id = %s AND l.{record_type}_id IS NOT NULL AND l.kind = %s",
     ]
     params: list = [record_id, Kind.DOCUMENT]
-    if cursor:
-        when, touchpoint_id = decode_cursor(TouchpointLink, WIDGET_ORDER, cursor)
-        when = datetime_converter()(when)
-        # The leading bound gives the index scan its start (config.pagination.after).
-        sql.append("AND l.occurred_at <= %s AND (l.occurred_at < %s OR (l.occurred_at = %s AND l.touchpoint_id < %s))")
-        params += [when, when, when, touchpoint_id]
-    sql.append("ORDER BY l.occurred_at DESC, l.touchpoint_id DESC LIMIT %s")
-    params.append(limit + 1)
+    tail, tail_params = link_page_tail(cursor, limit)
     with connection.cursor() as db:
-        db.execute(" ".join(sql), params)
+        db.execute(" ".join(sql + tail), params + tail_params)
         rows = [dict(zip((name for name, _ in _WIDGET_COLUMNS), values)) for values in db.fetchall()]
     if sqlite:
         for row in rows:

@@ -46,14 +46,9 @@ def timeline(record_type: str, record_id: int, *, kinds: Sequence[str] | None, c
     if kinds:
         sql.append(f"AND l.kind IN ({', '.join(['%s'] * len(kinds))})")
         params += list(kinds)
-    if cursor:
-        # The leading bound gives the index scan its start (see config.pagination.after).
-        when, touchpoint_id = decode_cursor(TouchpointLink, TIMELINE_ORDER, cursor)
-        when = datetime_converter()(when)
-        sql.append("AND l.occurred_at <= %s AND (l.occurred_at < %s OR (l.occurred_at = %s AND l.touchpoint_id < %s))")
-        params += [when, when, when, touchpoint_id]
-    sql.append("ORDER BY l.occurred_at DESC, l.touchpoint_id DESC LIMIT %s")
-    params.append(limit + 1)
+    tail, tail_params = link_page_tail(cursor, limit)
+    sql += tail
+    params += tail_params
     with connection.cursor() as db:
         db.execute(" ".join(sql), params)
         rows = db.fetchall()
@@ -64,6 +59,24 @@ def timeline(record_type: str, record_id: int, *, kinds: Sequence[str] | None, c
                 item[name] = datetime.fromisoformat(item[name]).replace(tzinfo=UTC)
     next_cursor = encode_cursor([items[-1]["occurred_at"], items[-1]["id"]]) if len(rows) > limit else None
     return Page(items, next_cursor)
+
+
+def link_page_tail(cursor: str | None, limit: int) -> tuple[list[str], list]:
+    """The end of a page query over TouchpointLink ``l`` newest first: the
+    keyset condition after ``cursor``, the order and LIMIT limit + 1 (one
+    more, to know there is a next page). Shared by the timeline and the
+    Documents widget (documents.queries), both walking (record,
+    occurred_at DESC, touchpoint DESC) indexes."""
+    sql, params = [], []
+    if cursor:
+        # The leading bound gives the index scan its start (see config.pagination.after).
+        when, touchpoint_id = decode_cursor(TouchpointLink, TIMELINE_ORDER, cursor)
+        when = datetime_converter()(when)
+        sql.append("AND l.occurred_at <= %s AND (l.occurred_at < %s OR (l.occurred_at = %s AND l.touchpoint_id < %s))")
+        params += [when, when, when, touchpoint_id]
+    sql.append("ORDER BY l.occurred_at DESC, l.touchpoint_id DESC LIMIT %s")
+    params.append(limit + 1)
+    return sql, params
 
 
 LOG_ORDER = ("-occurred_at", "-id")

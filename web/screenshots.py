@@ -66,7 +66,14 @@ def _pick_records() -> dict:
     email = (
         EmailMessage.objects.filter(touchpoint__owner=rep, tracked=True).annotate(n=Count("participants__engagements")).order_by("-n", "id").first()
     )
+    from cases.models import Case
+    from portal.models import PortalAccount
+
+    case = Case.objects.filter(owner=rep).annotate(n=Count("comments")).order_by("-n", "id").first()
+    portal = PortalAccount.objects.filter(is_active=True).order_by("id").first()
     return {
+        "case": case.id if case else None,
+        "portal_email": portal.email if portal else None,
         "rep": rep.username,
         "deal": deal.id,
         "organization": deal.organization_id,
@@ -138,6 +145,7 @@ def _shoot(base: str, records: dict, out: Path) -> None:
             ("engagements", "/engagements/"),
             ("mailboxes", "/settings/mailboxes/"),
             *([("email", f"/emails/{records['email']}/")] if records["email"] else []),
+            *([("case", f"/cases/{records['case']}/")] if records["case"] else []),
         ]
         for name, url in shots:
             page.goto(url)
@@ -154,6 +162,14 @@ def _shoot(base: str, records: dict, out: Path) -> None:
         phone_page.goto(f"/deals/{records['deal']}/")
         phone_page.wait_for_load_state("networkidle")
         phone_page.screenshot(path=out / "deal-mobile.png")
+        if records["portal_email"]:  # the customer portal, as the demo's portal contact
+            portal = browser.new_context(viewport={"width": 1100, "height": 700}, base_url=base).new_page()
+            portal.goto("/portal/")
+            portal.get_by_label("Email address").fill(records["portal_email"])
+            portal.get_by_label("Password").fill(PASSWORD)
+            portal.get_by_role("button", name="Sign in").click()
+            portal.wait_for_load_state("networkidle")
+            portal.screenshot(path=out / "portal.png", full_page=True)
         browser.close()
 
 
