@@ -19,12 +19,12 @@ WALK = (("open",), ("in_progress",), ("in_progress", "wait_for_response"), ("in_
 
 
 def demo_cases(rng: random.Random, rep: User, contact_ids: list[int], anchor: datetime) -> int:
-    """Up to three cases per rep on their contacts; returns how many
-    touchpoints (one per case) they made."""
+    """Up to five cases per rep on their contacts, opened over the last four
+    months; returns how many touchpoints (one per case) they made."""
     made = 0
-    for k, contact_id in enumerate(contact_ids[:3]):
+    for k, contact_id in enumerate(contact_ids[:5]):
         title, description = rng.choice(PROBLEMS)
-        opened = anchor - timedelta(days=rng.randint(1, 40), hours=rng.randint(0, 12))
+        opened = anchor - timedelta(days=rng.randint(1, 120), hours=rng.randint(0, 12))
         case = do_create_case(rep, {"title": title, "description": description, "contact_id": contact_id, "priority": rng.choice(("low", "normal", "high", "urgent")), "created_at": opened})
         comment = do_comment_case(rep, case.id, "Thanks for reporting this, we are looking into it.")
         CaseComment.objects.filter(id=comment.id).update(created_at=opened + timedelta(hours=2))

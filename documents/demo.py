@@ -1,14 +1,16 @@
 """Demo documents for touchpoints.demo, uploaded and shared through
-documents.services (the widget's and the API's path)."""
+documents.services (the widget's and the API's path), dated over the last
+months like the rest of the demo's history."""
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
 
 from accounts.models import User
 from crm.models import Contact, DealContact
 from documents.services import Upload, do_upload_document
 
-TITLES = ("Price list 2026", "Proposal", "Signed contract", "Product brochure", "Implementation plan")
+TITLES = ("Proposal", "Quote", "Master services agreement (draft)", "Order form", "Implementation plan", "Signed NDA", "Product datasheet")
 
 
 def _pdf(text: str) -> bytes:
@@ -32,19 +34,30 @@ def _pdf(text: str) -> bytes:
     return out
 
 
-def demo_documents(rng: random.Random, rep: User, contact_ids: list[int]) -> int:
-    """Two documents per rep: one shared with a contact in the context of
-    one of their deals, one with the contact's organization. Returns how
-    many touchpoints (shares) they made."""
+def demo_documents(rng: random.Random, rep: User, contact_ids: list[int], anchor: datetime) -> int:
+    """Documents the rep shared: one or two PDFs on each of their first five
+    deals, with one of its contacts, in the deal's context while it was
+    open; and a price list with the organization of one of ``contact_ids``.
+    Returns how many touchpoints (shares) they made."""
     made = 0
-    links = list(DealContact.objects.filter(contact_id__in=contact_ids).select_related("deal", "contact").order_by("id")[:1])
-    for link in links:
-        title = rng.choice(TITLES)
-        do_upload_document(rep, Upload(_pdf(f"{title} for {link.deal.name}"), f"{title}.pdf"), title=title, contact_ids=[link.contact_id], deal_id=link.deal_id)
-        made += 1
+    # A contact on each of the rep's first five deals (one per deal; cases.demo files cases for the same).
+    firsts = {}
+    for link in DealContact.objects.filter(deal__owner=rep).select_related("deal").order_by("deal_id", "id"):
+        firsts.setdefault(link.deal_id, link)
+    for link in list(firsts.values())[:5]:
+        deal = link.deal
+        start = max(deal.created_at, anchor - timedelta(days=180))
+        end = min(deal.closed_at or anchor, anchor - timedelta(hours=1))
+        if end <= start:
+            continue
+        for kind in rng.sample(TITLES, rng.randint(1, 2)):
+            title = f"{kind} – {deal.name}"
+            when = start + (end - start) * rng.random()
+            do_upload_document(rep, Upload(_pdf(title), f"{title}.pdf"), title=title, contact_ids=[link.contact_id], deal_id=deal.id, shared_at=when)
+            made += 1
     contact = Contact.objects.filter(id__in=contact_ids, organization__isnull=False).order_by("id").first()
     if contact is not None:
-        notes = "Name,Price\nStarter,49\nTeam,199\nEnterprise,999\n".encode()
-        do_upload_document(rep, Upload(notes, "price-list.csv"), title="Price list (CSV)", organization_ids=[contact.organization_id])
+        prices = b"Name,Price\nStarter,49\nTeam,199\nEnterprise,999\n"
+        do_upload_document(rep, Upload(prices, "price-list.csv"), title="Price list (CSV)", organization_ids=[contact.organization_id], shared_at=anchor - timedelta(days=rng.randint(3, 60)))
         made += 1
     return made

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.files import File
@@ -128,9 +129,11 @@ def do_upload_document(
     contact_ids: Sequence[int] = (),
     organization_ids: Sequence[int] = (),
     deal_id: int | None = None,
+    shared_at: datetime | None = None,
 ) -> Document:
     """Store a file and share it with the records named (none: it is kept in
-    the owner's documents until shared)."""
+    the owner's documents until shared). ``shared_at`` backdates the shares
+    (imports, the demo); now by default."""
     filename, content_type = check_upload(upload)
     owner = check_owner(actor, owner_id)
     targets, deal = check_share_targets(actor, contact_ids, organization_ids, deal_id)
@@ -148,7 +151,7 @@ def do_upload_document(
         uploaded_by=actor,
     )
     for target in targets:
-        _share(actor, document, target, deal)
+        _share(actor, document, target, deal, shared_at)
     return document
 
 
@@ -174,11 +177,11 @@ def store_attachment(touchpoint_id: int, filename: str, content_type: str, paylo
 # --- sharing --------------------------------------------------------------------------------
 
 
-def _share(actor: User | None, document: Document, target: ShareTarget, deal: Deal | None) -> tuple[DocumentShare, bool]:
+def _share(actor: User | None, document: Document, target: ShareTarget, deal: Deal | None, at: datetime | None = None) -> tuple[DocumentShare, bool]:
     existing = DocumentShare.objects.filter(document=document, contact_id=target.contact_id, organization_id=target.organization_id).first()
     if existing is not None:
         return existing, False
-    now = timezone.now()
+    now = at or timezone.now()
     share = DocumentShare.objects.create(
         document=document,
         contact_id=target.contact_id,

@@ -191,16 +191,6 @@ SUBJECTS = {
         "Legal review takes about two weeks", "Prefers email over calls", "Expansion potential in a second office",
         "Asked for a case study in their industry", "Account planning notes", "Renewal risk: usage dropped last month",
     ),
-    "document": (
-        "Proposal – {company}.pdf", "Quote Q-{n}.pdf", "Master services agreement (draft v{v}).docx",
-        "Security questionnaire.xlsx", "{product} datasheet.pdf", "Order form – {company}.pdf",
-        "Implementation plan.pdf", "Signed NDA.pdf",
-    ),
-    "case": (
-        "Case #{case}: cannot log in", "Case #{case}: data import failing", "Case #{case}: invoice discrepancy",
-        "Case #{case}: feature request for {product}", "Case #{case}: slow dashboard", "Case #{case}: user provisioning",
-        "Case #{case}: API rate limits",
-    ),
     EventType.MEETING: (
         "Demo of {product} for {company}", "Quarterly business review with {company}", "Kickoff: {product} rollout",
         "Contract review", "Proposal walkthrough", "Executive sponsor meeting",
@@ -243,13 +233,16 @@ HELD_EVENT_TYPES = ((EventType.MEETING, 5), (EventType.CALL, 3), (EventType.ONSI
 
 # Which kinds happen, for touchpoints about a contact in general and for
 # those that are part of working a deal.
+# Documents, cases and portal visits are not among them: since issue #6 they
+# are real shares, cases and sessions made by their apps (create_indirect),
+# so every such row in Activity has its file, case or account behind it.
 GENERAL_KINDS = (
     (Kind.EMAIL, 36), (Kind.PHONE_CALL, 14), (Kind.EMAIL_CAMPAIGN, 15), (Kind.SMS, 8), (Kind.EVENT, 3),
-    (Kind.CHAT, 6), (Kind.NOTE, 5), (Kind.DOCUMENT, 2), (Kind.CASE, 4), (Kind.PORTAL_LOGIN, 3),
+    (Kind.CHAT, 6), (Kind.NOTE, 5),
 )
 DEAL_KINDS = (
     (Kind.EMAIL, 40), (Kind.PHONE_CALL, 22), (Kind.EVENT, 10), (Kind.SMS, 6), (Kind.NOTE, 10),
-    (Kind.DOCUMENT, 9), (Kind.CHAT, 3),
+    (Kind.CHAT, 3),
 )
 # Mostly statuses that count as contact; some bounced / failed / busy / not held.
 STATUS_WEIGHTS = {
@@ -478,7 +471,6 @@ class Words(dict):
         "quarter": lambda rng, local: f"Q{(local.month - 1) // 3 + 1}",
         "n": lambda rng, local: rng.randrange(1000, 9999),
         "v": lambda rng, local: rng.randint(2, 5),
-        "case": lambda rng, local: rng.randrange(10000, 99999),
     }
 
     def __missing__(self, key: str):
@@ -1068,35 +1060,6 @@ class Demo:
             elif org is not None and rng.random() < 0.3:
                 org_ids.append(org.id)
                 contacts = []
-        elif kind == Kind.DOCUMENT:
-            direction = Direction.OUTBOUND
-            subject = rng.choice(SUBJECTS["document"])
-            if deal is not None and rng.random() < 0.5:
-                deal_ids.append(deal.id)
-        elif kind == Kind.CASE:
-            direction = Direction.INBOUND
-            subject = rng.choice(SUBJECTS["case"])
-            recent = when >= self.anchor - timedelta(days=21)
-            status = rng.choice(("open", "in_progress", "wait_for_response", "resolved")) if recent else rng.choice(
-                ("resolved", "closed", "closed", "closed")
-            )
-            if org is not None:
-                org_ids.append(org.id)
-        else:  # portal visit: a login, and usually its logout a little later
-            login = self._new(
-                kind=Kind.PORTAL_LOGIN, occurred_at=when, direction=Direction.INBOUND, subject="Signed in to the customer portal",
-                owner_id=rep.user.id, contact_ids=contacts,
-            )
-            out = [login]
-            logout_at = when + timedelta(minutes=rng.randint(2, 45))
-            if rng.random() < 0.8 and logout_at < self.anchor:
-                out.append(
-                    self._new(
-                        kind=Kind.PORTAL_LOGOUT, occurred_at=logout_at, direction=Direction.INBOUND,
-                        subject="Signed out of the customer portal", owner_id=rep.user.id, contact_ids=contacts,
-                    )
-                )
-            return out
         return [
             self._new(
                 kind=kind,
@@ -1150,8 +1113,13 @@ class Demo:
         for rep in self.reps:
             mine = [p.id for p in self.people if p.owner is not None and self.reps[p.owner] is rep and p.id is not None][:6]
             first_contacts = first_contacts or mine
-            made += demo_documents(self.rng, rep.user, mine)
-            made += demo_cases(self.rng, rep.user, mine, self.anchor)
+            made += demo_documents(self.rng, rep.user, mine, self.anchor)
+            # The first contact of each of the rep's first five deals, as documents.demo shares with.
+            firsts: dict[int, int] = {}
+            for deal_id, contact_id in DealContact.objects.filter(deal__owner=rep.user).order_by("deal_id", "id").values_list("deal_id", "contact_id"):
+                firsts.setdefault(deal_id, contact_id)
+            on_deals = list(firsts.values())[:5]
+            made += demo_cases(self.rng, rep.user, list(dict.fromkeys(on_deals + mine)), self.anchor)
             self.progress.advance()
         self.portal_email, visits = demo_portal(first_contacts, PASSWORD)
         return made + visits

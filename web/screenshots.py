@@ -51,10 +51,16 @@ def _pick_records() -> dict:
     rep = User.objects.get(id=deal_owner_counts[0]["owner"]) if deal_owner_counts else rep
     from activities.models import Event
 
-    # The rep's busiest deal that also has planned events, so Up Next shows something.
+    from documents.models import DocumentShare
+
+    # The rep's busiest deal that also has planned events and shared documents,
+    # so Up Next and the Documents widget show something.
     planned = Event.objects.filter(status="planned", deal__owner=rep).values("deal_id")
+    shared = DocumentShare.objects.filter(deal__owner=rep).values("deal_id")
     busiest = (
-        TouchpointLink.objects.filter(deal__owner=rep, deal_id__in=planned).values("deal").annotate(n=Count("id")).order_by("-n", "deal").first()
+        TouchpointLink.objects.filter(deal__owner=rep, deal_id__in=planned).filter(deal_id__in=shared).values("deal").annotate(n=Count("id")).order_by("-n", "deal").first()
+        or TouchpointLink.objects.filter(deal__owner=rep, deal_id__in=shared).values("deal").annotate(n=Count("id")).order_by("-n", "deal").first()
+        or TouchpointLink.objects.filter(deal__owner=rep, deal_id__in=planned).values("deal").annotate(n=Count("id")).order_by("-n", "deal").first()
         or TouchpointLink.objects.filter(deal__owner=rep, deal__isnull=False).values("deal").annotate(n=Count("id")).order_by("-n", "deal").first()
     )
     deal = Deal.objects.select_related("organization").get(id=busiest["deal"])
