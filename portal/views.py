@@ -112,7 +112,15 @@ def sign_in(request: HttpRequest):
             else:
                 if signed is not None:
                     return _signed_in(request, redirect(_next(request)), signed)
-    return _page(request, "portal/sign_in.html", {"form": form, "next": _next(request)}, status)
+    return _page(request, "portal/sign_in.html", {"form": form, "next": _next(request), "cookie_dropped": _cookie_would_be_dropped(request)}, status)
+
+
+def _cookie_would_be_dropped(request: HttpRequest) -> bool:
+    """Browsers keep a Secure cookie only over HTTPS or on this machine
+    (localhost, 127.0.0.1): served plain elsewhere, a sign-in would seem to
+    do nothing. Say so instead (PORTAL_COOKIE_SECURE, docs/indirect.md)."""
+    host = request.get_host().rsplit(":", 1)[0].strip("[]")
+    return settings.PORTAL_COOKIE_SECURE and not request.is_secure() and host not in ("localhost", "127.0.0.1", "::1", "testserver")
 
 
 @require_http_methods(["GET", "POST"])

@@ -824,3 +824,12 @@ def test_a_comment_by_another_contact_is_not_labelled_as_yours(alice, world, smt
     page = carol.get(f"/portal/cases/{case_id}/").content.decode()
 
     assert "Dave Ito" in page and ">You ·" not in page.replace("\n", "")
+
+
+def test_the_sign_in_page_warns_when_plain_http_would_drop_the_secure_cookie(settings):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "crm.example.com"]
+    warning = "served over plain HTTP"
+
+    assert warning in Client().get("/portal/login/", HTTP_HOST="crm.example.com").content.decode()
+    assert warning not in Client().get("/portal/login/", HTTP_HOST="crm.example.com", **{"wsgi.url_scheme": "https"}).content.decode()
+    assert warning not in Client().get("/portal/login/", HTTP_HOST="127.0.0.1:8000").content.decode()
