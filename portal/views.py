@@ -10,12 +10,14 @@ answers 404, the same as one that does not exist.
 """
 from __future__ import annotations
 
+from datetime import UTC
 from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -85,7 +87,10 @@ def portal_login_required(view):
             return _signed_out(response) if settings.PORTAL_COOKIE_NAME in request.COOKIES else response
         request.portal_session = session
         request.portal_contact = session.account.contact
-        return _private(view(request, *args, **kwargs))
+        # Contacts have no time zone of their own: the portal says "UTC" beside
+        # its times, whatever a staff session in the same browser would activate.
+        with timezone.override(UTC):
+            return _private(view(request, *args, **kwargs))
 
     return wrapper
 
