@@ -305,16 +305,26 @@ def _send(to: str, subject: str, body: str) -> None:
 
 
 def do_request_sign_in_link(email: str, *, ip: str | None = None) -> None:
-    """Email a one-time sign-in link if the address has an active account.
-    The answer is the same either way (no hint who has an account), and
-    requests have their own rate limit, so the form cannot be used to flood
-    someone's inbox (nor to lock their password sign-in)."""
+    """Ask for a one-time sign-in link. The request only counts toward the
+    rate limit (its own, so the form can neither flood an inbox nor lock a
+    password out) and queues the job; the worker looks the address up and
+    mails a link if it has an active account. So the answer is the same,
+    and as quick, whether or not the address is known, and whatever the
+    mail server is doing."""
+    from portal.tasks import send_sign_in_link
+
     email = (email or "").strip().lower()[:254]
     SignInAttempt.objects.create(kind=AttemptKind.LINK, email=email, ip=ip, at=timezone.now())
     check_rate_limit(email, ip, AttemptKind.LINK, over=1)
+    transaction.on_commit(lambda: send_sign_in_link(email))
+
+
+def do_send_sign_in_link(email: str) -> bool:
+    """The job behind do_request_sign_in_link: a link for an active account
+    of ``email``, mailed; False when there is none (nothing is sent)."""
     account = PortalAccount.objects.select_related("contact").filter(email=email, is_active=True).first()
     if account is None:
-        return
+        return False
     with transaction.atomic():
         raw, _ = _issue(account, TokenPurpose.SIGN_IN, timedelta(minutes=settings.PORTAL_SIGN_IN_LINK_MINUTES))
     _send(
@@ -324,6 +334,7 @@ def do_request_sign_in_link(email: str, *, ip: str | None = None) -> None:
         f"Sign in to the customer portal with this link (it works once, for {settings.PORTAL_SIGN_IN_LINK_MINUTES} minutes):\n\n"
         f"{portal_url(f'link/{raw}/')}\n\nIf you did not ask for it, ignore this email.\n",
     )
+    return True
 
 
 # --- staff: invitations and access ---------------------------------------------------------------

@@ -2,9 +2,17 @@
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from portal import services
+
+
+@db_task(retries=3, retry_delay=60)
+def send_sign_in_link(email: str) -> None:
+    """Mailed by the worker, so the portal answers alike for any address
+    (portal.services.do_request_sign_in_link). A mail server that is down
+    is retried."""
+    services.do_send_sign_in_link(email)
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -138,9 +138,6 @@ def link_request(request: HttpRequest):
         except services.RateLimited as exc:
             form.add_error(None, str(exc))
             return _page(request, "portal/link_request.html", {"form": form}, 429)
-        except services.MailNotSent:
-            form.add_error(None, "We could not send the email just now. Please try again in a few minutes.")
-            return _page(request, "portal/link_request.html", {"form": form}, 502)
         return _page(request, "portal/message.html", {"title": "Check your email", "message": f"If {form.cleaned_data['email']} has a portal account, a sign-in link is on its way. It works once, for {settings.PORTAL_SIGN_IN_LINK_MINUTES} minutes."})
     return _page(request, "portal/link_request.html", {"form": form}, 422 if request.method == "POST" else 200)
 
