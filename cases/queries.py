@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import User
 from cases.models import OPEN_STATUSES, Case, CaseComment, CaseStatus
@@ -182,8 +182,6 @@ def contact_choices(user: User, case: Case | None = None, preset: int | None = N
     """Contacts to offer on a case form: the most recently contacted the user
     may see (bounded: a company with 100,000 contacts gets a usable list, not
     a 100,000-option page), plus the case's own and the one asked for."""
-    from django.db.models import F
-
     qs = visible(Contact, user).order_by(F("last_contacted_on").desc(nulls_last=True), "-id").only("id", "first_name", "last_name")
     chosen = list(qs[:limit])
     extra = {i for i in (preset, case.contact_id if case else None) if i} - {c.id for c in chosen}

@@ -42,6 +42,15 @@ def visible(model: type[Model], user: User) -> QuerySet:
     return qs.filter(owner_condition(user) | share_condition(user, RECORD_TYPE_OF[model]))
 
 
+def owned_by_team_of(user: User, owner_id: int | None) -> bool:
+    """The owner is the user or a teammate (an unassigned row is nobody's
+    team's). What changing a row takes beyond seeing it (touchpoints,
+    documents, a contact's portal access)."""
+    if owner_id is None:
+        return False
+    return owner_id == user.id or (user.team_id is not None and User.objects.filter(id=owner_id, team_id=user.team_id).exists())
+
+
 def can_delete(user: User, record) -> bool:
     """Reps delete only what they own; admins and managers anything they see."""
     return user.sees_everything or record.owner_id == user.id

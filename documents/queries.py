@@ -100,31 +100,20 @@ def share_out(share: DocumentShare, names: tuple[dict, dict, dict]) -> dict:
     }
 
 
+# A document's columns, as document_out reads them from a row or a widget row.
+DOCUMENT_COLUMNS = ("title", "filename", "content_type", "size", "sha256", "stored", "description", "owner_id", "uploaded_by_id", "touchpoint_id", "created_at")
+
+
 def document_out(document: Document, shares: list[dict] | None = None) -> dict:
-    return {
-        "id": document.id,
-        "title": document.display_name,
-        "filename": document.filename,
-        "content_type": document.content_type,
-        "size": document.size,
-        "sha256": document.sha256,
-        "stored": document.stored,
-        "description": document.description,
-        "owner_id": document.owner_id,
-        "uploaded_by_id": document.uploaded_by_id,
-        "email_touchpoint_id": document.touchpoint_id,
-        "created_at": document.created_at,
-        "download_url": f"/api/v1/documents/{document.id}",
-        "shares": shares if shares is not None else [],
-    }
+    return document_fields_out(document.id, {f: getattr(document, f) for f in DOCUMENT_COLUMNS}, shares)
 
 
-def _document_dict(document_id: int, fields: dict) -> dict:
-    """document_out's answer from a widget row's columns (no model instance)."""
+def document_fields_out(document_id: int, fields: dict, shares: list[dict] | None = None) -> dict:
+    """The API's document from its DOCUMENT_COLUMNS (a model's, or a widget row's: no instance needed)."""
     out = {"id": document_id, **{k: fields[k] for k in ("filename", "content_type", "size", "sha256", "description", "owner_id", "uploaded_by_id", "created_at")}}
     out |= {
         "title": fields["title"] or fields["filename"], "stored": bool(fields["stored"]), "email_touchpoint_id": fields["touchpoint_id"],
-        "download_url": f"/api/v1/documents/{document_id}", "shares": [],
+        "download_url": f"/api/v1/documents/{document_id}", "shares": shares if shares is not None else [],
     }  # fmt: skip
     return out
 
@@ -158,7 +147,7 @@ _WIDGET_COLUMNS = (
     ("organization_id", "s.organization_id"), ("organization_name", "(SELECT name FROM {organization} WHERE id = s.organization_id)"),
     ("deal_id", "s.deal_id"), ("deal_name", "(SELECT name FROM {deal} WHERE id = s.deal_id)"),
     ("shared_by_id", "s.shared_by_id"), ("shared_at", "s.shared_at"),
-    *((f"document_{f}", f"d.{f}") for f in ("title", "filename", "content_type", "size", "sha256", "stored", "description", "owner_id", "uploaded_by_id", "touchpoint_id", "created_at")),
+    *((f"document_{f}", f"d.{f}") for f in DOCUMENT_COLUMNS),
 )  # fmt: skip
 _WIDGET_DATETIMES = ("occurred_at", "shared_at", "document_created_at")
 
@@ -231,7 +220,7 @@ def _widget_item(r: dict, contacts: set[int], organizations: set[int], deals: se
         "shared_at": r["shared_at"],
         "touchpoint_id": r["touchpoint_id"],
         "path": r["path"],
-        "document": _document_dict(r["document_id"], document),
+        "document": document_fields_out(r["document_id"], document),
     }
 
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from config.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, error
 from crm.models import Contact, Deal, DealContact, Organization
-from crm.permissions import can_delete, check_owner, visible
+from crm.permissions import can_delete, check_owner, owned_by_team_of, visible
 from documents import files
 from documents.models import Document, DocumentShare
 from documents.queries import get_visible_document
@@ -110,9 +110,7 @@ def can_change(actor: User, document: Document) -> bool:
     """Seeing a document (through a record it is shared with) is not
     changing it: that takes its owner's team, its uploader, or an admin or
     manager, as for touchpoints."""
-    if actor.sees_everything or actor.id in (document.owner_id, document.uploaded_by_id):
-        return True
-    return document.owner_id is not None and actor.team_id is not None and User.objects.filter(id=document.owner_id, team_id=actor.team_id).exists()
+    return actor.sees_everything or actor.id == document.uploaded_by_id or owned_by_team_of(actor, document.owner_id)
 
 
 # --- upload -------------------------------------------------------------------------------

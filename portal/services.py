@@ -20,7 +20,6 @@ Contacted: the customer visited, nobody contacted them.
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 import smtplib
 from dataclasses import dataclass
@@ -34,10 +33,10 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import User, hash_token
 from config.errors import Forbidden, Invalid, NotFound, ServiceError
 from crm.models import Contact, ContactEmail
-from crm.permissions import get_visible
+from crm.permissions import get_visible, owned_by_team_of
 from crm.services import normalize_email
 from portal.models import AttemptKind, EndReason, PortalAccount, PortalSession, PortalToken, SignInAttempt, TokenPurpose
 from touchpoints import services as touchpoint_services
@@ -55,10 +54,6 @@ class MailNotSent(ServiceError):
 
 class RateLimited(ServiceError):
     status = 429
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def new_token() -> str:
@@ -260,7 +255,7 @@ def _usable(token: PortalToken, now: datetime) -> bool:
     return token.purpose == TokenPurpose.INVITATION or token.account.is_active
 
 
-def check_new_password(password: str, account: PortalAccount) -> None:
+def check_new_password(password: str) -> None:
     try:
         validate_password(password or "")
     except ValidationError as exc:
@@ -272,7 +267,7 @@ def do_accept_invitation(raw_token: str, password: str, *, ip: str | None = None
     """Set the password from the invitation link, and sign in."""
     token = peek_token(raw_token, TokenPurpose.INVITATION)
     if token is not None:
-        check_new_password(password, token.account)  # before using the link: a weak password may be retried
+        check_new_password(password)  # before using the link: a weak password may be retried
     token = _consume(raw_token, TokenPurpose.INVITATION)
     account = token.account
     account.password = make_password(password, hasher=HASHER)
@@ -395,11 +390,8 @@ def check_may_manage_access(actor: User, contact: Contact) -> None:
     contact is merely shared with: an invitation sent to an address they
     add would let them sign in as the contact and see what was shared with
     the contact's organization, which they may not."""
-    if actor.sees_everything:
-        return
-    if contact.owner_id is not None and (contact.owner_id == actor.id or (actor.team_id is not None and User.objects.filter(id=contact.owner_id, team_id=actor.team_id).exists())):
-        return
-    raise Forbidden("only the contact owner's team, an admin or a manager may manage this contact's portal access")
+    if not (actor.sees_everything or owned_by_team_of(actor, contact.owner_id)):
+        raise Forbidden("only the contact owner's team, an admin or a manager may manage this contact's portal access")
 
 
 def invitation_pending(account: PortalAccount) -> bool:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from config.errors import Conflict, Forbidden, Invalid, NotFound, error
 from crm.models import Contact, Deal, Organization
-from crm.permissions import assignable_owner_ids, can_delete, owner_condition, visible
+from crm.permissions import assignable_owner_ids, can_delete, owned_by_team_of, owner_condition, visible
 from touchpoints import lastcontacted, rollup
 from touchpoints.bulk import allocate_ids, insert_rows
 from touchpoints.models import LinkPath, Touchpoint, TouchpointLink
@@ -502,14 +502,8 @@ def _locked_for_change(actor: User | None, touchpoint_id: int, checked: bool) ->
         raise NotFound(f"touchpoint {touchpoint_id} not found")
     if checked or actor is None:
         return tp
-    if not (actor.sees_everything or actor.id == tp.created_by_id or _owned_by_team_of(actor, tp.owner_id)):
+    if not (actor.sees_everything or actor.id == tp.created_by_id or owned_by_team_of(actor, tp.owner_id)):
         raise Forbidden("only the owner's team, an admin or a manager may change this touchpoint")
     if tp.source in DERIVED_SOURCES and (tp.source not in DERIVED_OWNER or hasattr(tp, DERIVED_OWNER[tp.source])):
         raise Conflict(DERIVED_SOURCES[tp.source])
     return tp
-
-
-def _owned_by_team_of(user: User, owner_id: int | None) -> bool:
-    if owner_id is None:
-        return False
-    return owner_id == user.id or (user.team_id is not None and User.objects.filter(id=owner_id, team_id=user.team_id).exists())
