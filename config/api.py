@@ -13,6 +13,8 @@ from ninja.security import django_auth
 
 from accounts.api import router as accounts_router
 from activities.api import router as activities_router
+from alerts.api import router as alerts_router
+from automation.api import router as automation_router
 from config.auth import TokenAuth
 from config.errors import Invalid, ServiceError, TooLarge, error
 from cases.api import router as cases_router
@@ -21,9 +23,11 @@ from documents.api import router as documents_router
 from documents.files import upload_too_large
 from documents.services import too_large_message
 from emails.api import router as emails_router
+from lists.api import router as lists_router
 from portal.api import router as portal_router
 from telephony.api import router as telephony_router
 from touchpoints.api import router as touchpoints_router
+from workflows.api import router as workflows_router
 
 api = NinjaAPI(
     title="Touchpoints API",
@@ -41,6 +45,10 @@ api.add_router("/", telephony_router)
 api.add_router("/", documents_router)
 api.add_router("/", cases_router)
 api.add_router("/", portal_router)
+api.add_router("/", automation_router)
+api.add_router("/", lists_router)
+api.add_router("/", workflows_router)
+api.add_router("/", alerts_router)
 
 
 @api.exception_handler(Invalid)

@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "documents",
     "cases",
     "portal",
+    "automation",
+    "lists",
+    "workflows",
+    "alerts",
 ]
 
 MIDDLEWARE = [

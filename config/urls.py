@@ -22,4 +22,8 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("", include("documents.urls")),
     path("", include("cases.urls")),
+    path("", include("automation.urls")),
+    path("", include("lists.urls")),
+    path("", include("workflows.urls")),
+    path("", include("alerts.urls")),
 ]

@@ -1,0 +1,12 @@
+from django.http import Http404
+from django.urls import path
+
+
+def placeholder(request, *args, **kwargs):  # replaced by the real pages
+    raise Http404
+
+
+urlpatterns = [
+    path("actions/configuration", placeholder, name="alerts-config"),
+    path("notifications/", placeholder, name="notification-list"),
+]
