@@ -12,3 +12,10 @@ LISTED: dict = {}
 def records(alice, world, admin) -> dict:
     """Ids of this app's objects of alice's, for the table's path parameters."""
     return {}
+
+
+def seed(alice, ids: dict) -> dict:
+    """Rows of alice's for schemathesis (config/tests/test_schemathesis.py) to
+    aim path ids at: {path parameter name without _id: id}. ``ids`` holds
+    the seeded organization, contact, deal, ... ids."""
+    return {}

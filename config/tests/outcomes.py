@@ -19,3 +19,6 @@ CREATE = each(201, 201, 201, 201, 201)  # nothing of alice's involved
 CREATE_ON_ALICES = each(201, 201, 422, 201, 201)  # the body names one of alice's records
 PRIVATE = each(200, 404, 404, 404, 200)
 ADMIN_ONLY = each(403, 403, 403, 403, 200)  # a user's own (mailboxes): admins may help, nobody else
+
+# Apps whose permission rows live beside their code (<app>/tests/permission_rows.py).
+ROW_APPS = ("lists", "workflows", "alerts")

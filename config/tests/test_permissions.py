@@ -31,7 +31,7 @@ from conftest import at
 from emails.tests.conftest import make_mail
 from telephony.tests.standin import provider_standin  # noqa: F401 - a fixture
 
-from config.tests.outcomes import ADMIN_ONLY, AUTH_REQUIRED, BLIND, CREATE, CREATE_ON_ALICES, DELETE, LIST, PERSONAS, PRIVATE, READ, SEES, each  # noqa: E402
+from config.tests.outcomes import ADMIN_ONLY, AUTH_REQUIRED, BLIND, CREATE, CREATE_ON_ALICES, DELETE, LIST, PERSONAS, PRIVATE, READ, ROW_APPS, SEES, each  # noqa: E402
 
 CLOSED_PORT = 9  # discard: nothing listens on loopback here
 
@@ -235,7 +235,7 @@ PARAMETER_ID = {
 # Apps built later (issue #7 on) keep their rows beside their code, in
 # <app>/tests/permission_rows.py: TABLE, BODIES, PARAMETER_ID, LISTED (each
 # optional) and records(alice, world, admin) -> more ids for the fixture.
-ROW_MODULES = [importlib.import_module(f"{app}.tests.permission_rows") for app in ("lists", "workflows", "alerts")]
+ROW_MODULES = [importlib.import_module(f"{app}.tests.permission_rows") for app in ROW_APPS]
 for module in ROW_MODULES:
     for name, target in (("TABLE", TABLE), ("BODIES", BODIES), ("PARAMETER_ID", PARAMETER_ID), ("LISTED", LISTED), ("LISTED_KEY", LISTED_KEY)):
         extra = getattr(module, name, {})

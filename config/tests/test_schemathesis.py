@@ -19,6 +19,7 @@ no deadline.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from config.api import api
 from config.schemas import MAX_ID
+from config.tests.outcomes import ROW_APPS
 from config.wsgi import application
 
 MAX_EXAMPLES = 25
@@ -183,6 +185,10 @@ def seeded(admin, alice):
         organization=org["id"], contact=contact["id"], deal=deal["id"], event=event["id"], task=task["id"], touchpoint=touchpoint["id"],
         document=document["id"], share=document["shares"][0]["id"], case=case["id"],
     )  # fmt: skip
+    for app in ROW_APPS:  # later apps seed their own rows (<app>/tests/permission_rows.py: seed)
+        seed = getattr(importlib.import_module(f"{app}.tests.permission_rows"), "seed", None)
+        if seed:
+            SEED_IDS.update(seed(alice, dict(SEED_IDS)))
     yield SEED_IDS
     SEED_IDS.clear()
 
