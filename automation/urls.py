@@ -1,3 +1,5 @@
 from django.urls import path
 
-urlpatterns: list = []
+from automation import views
+
+urlpatterns = [path("automation/builder", views.builder, name="condition-builder")]
