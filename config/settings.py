@@ -182,6 +182,8 @@ BATCH_MAX_ITEMS = 1000
 # Actions dashboard: an open deal with no contact for this many days is
 # idle (each user may choose their own on the dashboard).
 IDLE_DEAL_DAYS = envint("IDLE_DEAL_DAYS", 14, minimum=1)
+# Workflows' daily schedules ("09:00") and their date conditions use this zone (an IANA name).
+COMPANY_TIME_ZONE = envstr("COMPANY_TIME_ZONE", "UTC")
 # Rows per page of the web UI's lists and Activity section.
 UI_PAGE_SIZE = envint("UI_PAGE_SIZE", 25, minimum=5)
 
