@@ -7,6 +7,9 @@ Deleting a deal, organization or contact keeps the events and tasks on it
 """
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
+
+from crm.lookups import DistinctFrom
 
 
 class EventType(models.TextChoices):
@@ -14,6 +17,11 @@ class EventType(models.TextChoices):
     MEETING = "meeting", "Meeting"
     ONSITE_MEETING = "onsite_meeting", "Onsite Meeting"
     ONSITE_SERVICE = "onsite_service", "Onsite Service"
+
+
+# An overdue alert's state no longer matches the row (rescheduled, or never raised).
+EVENT_ALERT_STALE = DistinctFrom(F("overdue_alerted_for"), F("end_at"))
+TASK_ALERT_STALE = DistinctFrom(F("overdue_alerted_for"), F("due_date"))
 
 
 class EventStatus(models.TextChoices):
@@ -47,6 +55,9 @@ class Event(models.Model):
     touchpoint = models.OneToOneField("touchpoints.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="event")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Smart Alerts: the end_at an "overdue" alert was raised for (a
+    # rescheduled event that runs late again alerts again).
+    overdue_alerted_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
@@ -54,6 +65,9 @@ class Event(models.Model):
             models.Index(fields=["organization", "status", "start_at"]),
             models.Index(fields=["owner", "status", "start_at"]),
             models.Index(fields=["start_at", "id"]),
+            # The overdue scan's candidates and its clearing pass (alerts.scan).
+            models.Index(fields=["end_at"], name="event_overdue_candidates_idx", condition=Q(status="planned", owner__isnull=False) & Q(EVENT_ALERT_STALE)),
+            models.Index(fields=["id"], name="event_overdue_cleared_idx", condition=Q(overdue_alerted_for__isnull=False) & (~Q(status="planned") | Q(EVENT_ALERT_STALE))),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(end_at__gte=models.F("start_at")), name="event_ends_after_start"),
@@ -86,6 +100,9 @@ class Task(models.Model):
     contact = models.ForeignKey("crm.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Smart Alerts: the due date an "overdue" alert was raised for (moving
+    # the due date and missing it again alerts again).
+    overdue_alerted_for = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
@@ -93,6 +110,13 @@ class Task(models.Model):
             models.Index(fields=["organization", "status", "due_date"]),
             models.Index(fields=["contact", "status", "due_date"]),
             models.Index(fields=["owner", "status", "due_date"]),
+            # The overdue scan's candidates and its clearing pass (alerts.scan).
+            models.Index(
+                fields=["due_date"], name="task_overdue_candidates_idx", condition=Q(status__in=OPEN_TASK_STATUSES, owner__isnull=False) & Q(TASK_ALERT_STALE)
+            ),
+            models.Index(
+                fields=["id"], name="task_overdue_cleared_idx", condition=Q(overdue_alerted_for__isnull=False) & (~Q(status__in=OPEN_TASK_STATUSES) | Q(TASK_ALERT_STALE))
+            ),
         ]
 
     def __str__(self) -> str:

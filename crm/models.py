@@ -5,7 +5,11 @@ Contacts, organizations and deals carry ``last_contacted_via`` and
 """
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from crm.lookups import DistinctFrom
 
 
 class LastContactedVia(models.TextChoices):
@@ -113,6 +117,12 @@ class DealStage(models.TextChoices):
 
 
 CLOSED_STAGES = (DealStage.CLOSED_WON, DealStage.CLOSED_LOST)
+# Since when a deal has been quiet: its last contact, or, never contacted,
+# its creation (a deal opened this morning is new, not idle). The Actions
+# dashboard's idle list (activities.queries.my_actions) and Smart Alerts
+# both judge idleness by it.
+QUIET_SINCE = Coalesce("last_contacted_on", "created_at")
+IDLE_PERIOD_CHANGED = DistinctFrom(F("idle_alerted_for"), QUIET_SINCE)
 
 
 class Deal(LastContacted):
@@ -129,6 +139,11 @@ class Deal(LastContacted):
     contacts = models.ManyToManyField(Contact, through="DealContact", related_name="deals")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # Smart Alerts (alerts.scan): the quiet-since moment (QUIET_SINCE) an
+    # idle alert was raised for. A touchpoint that moves Last Contacted On
+    # starts a new quiet period, so the deal is "not alerted" again without
+    # anyone writing here; the scan resets it to NULL when it clears.
+    idle_alerted_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
@@ -136,6 +151,14 @@ class Deal(LastContacted):
             models.Index(fields=["last_contacted_on", "id"]),
             models.Index(fields=["owner", "id"]),
             models.Index(fields=["organization", "id"]),
+            # The idle scan's candidates: open deals not yet alerted for their
+            # current quiet period, by quiet-since. In the steady state the
+            # range "quiet since before the cutoff" holds only the newly idle.
+            models.Index(QUIET_SINCE, name="deal_idle_candidates_idx", condition=~Q(stage__in=CLOSED_STAGES) & Q(IDLE_PERIOD_CHANGED)),
+            # The clearing pass: alerted deals that were contacted or closed since.
+            models.Index(
+                fields=["id"], name="deal_idle_cleared_idx", condition=Q(idle_alerted_for__isnull=False) & (Q(stage__in=CLOSED_STAGES) | Q(IDLE_PERIOD_CHANGED))
+            ),
         ]
 
     @property
