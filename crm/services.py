@@ -19,6 +19,7 @@ from config.errors import Forbidden, Invalid
 from crm.models import CLOSED_STAGES, Contact, ContactEmail, ContactPhone, Deal, DealContact, Organization
 from crm.permissions import can_delete, check_can_reassign, check_owner, get_visible
 from touchpoints import rollup
+from workflows import triggers as workflow_triggers
 
 ORGANIZATION_FIELDS = ("name", "website", "phone", "industry")
 CONTACT_FIELDS = ("first_name", "last_name", "title")
@@ -79,6 +80,7 @@ def do_create_organization(actor: User, data: dict) -> Organization:
     org = Organization(owner_id=check_owner(actor, data.get("owner_id")))
     _apply(org, data, ORGANIZATION_FIELDS)
     org.save()
+    workflow_triggers.record_created("organization", org.id)
     return org
 
 
@@ -88,6 +90,7 @@ def do_update_organization(actor: User, org_id: int, data: dict) -> Organization
     _check_can_change_owner(actor, org, data)
     _apply(org, data, ORGANIZATION_FIELDS)
     org.save()
+    workflow_triggers.record_updated("organization", org)
     return org
 
 
@@ -102,6 +105,7 @@ def do_create_contact(actor: User, data: dict) -> Contact:
     _apply(contact, data, CONTACT_FIELDS)
     contact.save()
     _set_emails_and_phones(contact, data.get("emails"), data.get("phones"))
+    workflow_triggers.record_created("contact", contact.id)
     return contact
 
 
@@ -120,6 +124,7 @@ def do_update_contact(actor: User, contact_id: int, data: dict) -> Contact:
     _set_emails_and_phones(contact, data.get("emails"), data.get("phones"))
     if old_org is None and contact.organization_id is not None:
         rollup.on_contact_got_organization(contact.id, contact.organization_id)
+    workflow_triggers.record_updated("contact", contact)
     return contact
 
 
@@ -152,6 +157,7 @@ def do_create_deal(actor: User, data: dict) -> Deal:
     deal.save()
     for i, link in enumerate(data.get("contacts") or ()):
         _link_contact(actor, deal, link["contact_id"], link.get("role") or "other", loc=("contacts", i, "contact_id"))
+    workflow_triggers.record_created("deal", deal.id)
     return deal
 
 
@@ -169,6 +175,7 @@ def do_update_deal(actor: User, deal_id: int, data: dict) -> Deal:
     deal.save()
     if old_org is None and deal.organization_id is not None:
         rollup.on_deal_got_organization(deal.id, deal.organization_id)
+    workflow_triggers.record_updated("deal", deal)
     return deal
 
 

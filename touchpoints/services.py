@@ -35,6 +35,7 @@ from touchpoints.rules import (
     default_status,
     is_shown,
 )
+from workflows import triggers as workflow_triggers
 
 TOUCHPOINT_FIELDS = (
     "id",
@@ -277,6 +278,7 @@ def _record(actor: User | None, items: Sequence[NewTouchpoint], checked: bool) -
     insert_rows(Touchpoint, TOUCHPOINT_FIELDS, tp_rows)
     insert_rows(TouchpointLink, rollup.LINK_FIELDS, link_rows)
     lastcontacted.advance(latest)
+    workflow_triggers.touchpoints_logged(ids)  # new ones only: a repeat fires nothing
     return results
 
 
