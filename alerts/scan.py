@@ -1,0 +1,244 @@
+"""The Smart Alerts scan: conditional updates that raise and clear alerts.
+
+Every raise is one ``UPDATE ... SET <state> = <current value> WHERE <due>
+AND <state> IS DISTINCT FROM <current value> RETURNING ...``: the row's
+state column records what the alert was raised for (a deal's quiet-since
+moment, a task's due date, an event's end), so
+
+* a second scan, or two scans at once, find nothing more to raise (on
+  PostgreSQL the loser of a row lock re-checks the WHERE against the row the
+  winner wrote and skips it; SQLite runs one writer at a time);
+* a touchpoint that moves Last Contacted On (or a new due date) starts a new
+  period without anyone touching the state, and a later silence alerts again;
+* the partial indexes (crm.models.Deal, activities.models) hold only rows
+  whose state differs from their current value, so in the steady state the
+  raise reads the newly due rows only, whatever the table's size.
+
+The notifications are written in the raise's transaction: a worker killed
+mid-scan loses neither (the state rolls back with them). Nothing here loops
+over rows in Python except the rows an UPDATE returned: the newly raised
+and the newly cleared.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import reduce
+from operator import or_
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connections, router, transaction
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.dateparse import parse_date, parse_datetime
+
+from accounts.models import User
+from activities.models import EVENT_ALERT_STALE, OPEN_TASK_STATUSES, TASK_ALERT_STALE, Event, EventStatus, Task
+from alerts.models import AlertConfig, Notification, NotificationKind
+from crm.models import CLOSED_STAGES, IDLE_PERIOD_CHANGED, QUIET_SINCE, Deal, DealStage
+
+OPEN_STAGES = tuple(s for s in DealStage.values if s not in CLOSED_STAGES)
+NOTIFICATION_BATCH = 2000
+
+
+@dataclass
+class ScanResult:
+    raised: dict[str, int] = field(default_factory=lambda: {"idle_deal": 0, "overdue_task": 0, "overdue_event": 0})
+    cleared: dict[str, int] = field(default_factory=lambda: {"idle_deal": 0, "overdue_task": 0, "overdue_event": 0})
+    # user id -> keys of the notifications raised for them (for the mail job).
+    delivered: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+
+# --- one conditional UPDATE ... RETURNING -------------------------------------------
+
+
+def update_returning(qs: QuerySet, assignments: dict[str, str], returning: list[str], set_params: tuple = ()) -> list[tuple]:
+    """``UPDATE <table> SET col = <sql> ... WHERE <qs's WHERE> RETURNING ...``
+    as one statement (PostgreSQL; SQLite 3.35+). The queryset must filter
+    its own table only (subqueries are fine, joins are not): its WHERE is
+    compiled by the ORM, so it is the SQL the partial indexes were built
+    from. ``assignments`` are SQL over the row's own columns (``%s`` for
+    ``set_params``, given as the database takes them: get_db_prep_value)."""
+    connection = connections[router.db_for_write(qs.model)]
+    query = qs.query
+    compiler = query.get_compiler(connection=connection)
+    where, params = compiler.compile(query.where)
+    joined = [alias for alias in query.alias_map if query.alias_refcount[alias] and alias != query.base_table]
+    assert not joined, f"update_returning: the queryset must not join ({joined})"
+    quote = connection.ops.quote_name
+    table = quote(qs.model._meta.db_table)
+    sets = ", ".join(f"{quote(column)} = {sql}" for column, sql in assignments.items())
+    columns = ", ".join(quote(c) for c in returning)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {sets} WHERE {where} RETURNING {columns}", [*set_params, *params])
+        return cursor.fetchall()
+
+
+def _as_datetime(value) -> datetime:
+    # SQLite returns the stored text; PostgreSQL an aware datetime.
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _as_date(value) -> date:
+    return parse_date(value) if isinstance(value, str) else value
+
+
+def _deliver(rows: list[Notification], result: ScanResult) -> None:
+    # ignore_conflicts: a key already delivered (a state reset by hand, a
+    # replayed scan) adds nothing, as do_notify would answer None.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=NOTIFICATION_BATCH)
+    for row in rows:
+        result.delivered[row.user_id].append(row.key)
+
+
+def _resolve(record_type: str, kind: str, ids: list[int], now: datetime) -> None:
+    """The open alerts of records whose cause went away: resolved and read."""
+    for start in range(0, len(ids), NOTIFICATION_BATCH):
+        Notification.objects.filter(
+            record_type=record_type, record_id__in=ids[start : start + NOTIFICATION_BATCH], kind=kind, resolved_at__isnull=True
+        ).update(resolved_at=now, read_at=Coalesce(F("read_at"), now))
+
+
+# --- idle deals ------------------------------------------------------------------------
+
+
+def company_zone() -> ZoneInfo:
+    """The zone whose calendar the "only deals matching" conditions count
+    days in: the company's (workflows use the same setting)."""
+    return ZoneInfo(getattr(settings, "COMPANY_TIME_ZONE", settings.TIME_ZONE))
+
+
+def idle_deals(config: AlertConfig, now: datetime) -> QuerySet:
+    """Open deals, owned, quiet for their stage's N days and not yet alerted
+    for this quiet period: the raise's WHERE (and the candidates' index)."""
+    days = {stage: config.days_for(stage) for stage in OPEN_STAGES}
+    by_days: dict[int, list[str]] = defaultdict(list)
+    for stage, n in days.items():
+        by_days[n].append(stage)
+    # The widest cutoff bounds the index range; per-stage cutoffs narrow it.
+    quiet = Q(quiet_since__lt=now - timedelta(days=min(days.values())))
+    if len(by_days) > 1:
+        quiet &= reduce(or_, (Q(stage__in=stages, quiet_since__lt=now - timedelta(days=n)) for n, stages in sorted(by_days.items())))
+    qs = Deal.objects.alias(quiet_since=QUIET_SINCE).filter(~Q(stage__in=CLOSED_STAGES), IDLE_PERIOD_CHANGED, quiet, owner__isnull=False)
+    tree = config.deal_conditions or {"all": []}
+    if tree != {"all": []}:  # the empty tree watches every deal
+        from automation.conditions import Context, filter_records
+
+        matching = filter_records(Deal.objects.all(), "deal", tree, Context(now=now, tz=company_zone()))
+        qs = qs.filter(id__in=matching.values("id"))
+    return qs
+
+
+def raise_idle_deals(config: AlertConfig, now: datetime, result: ScanResult) -> None:
+    with transaction.atomic():
+        rows = update_returning(
+            idle_deals(config, now), {"idle_alerted_for": 'COALESCE("last_contacted_on", "created_at")'}, ["id", "owner_id", "name", "stage", "idle_alerted_for"]
+        )
+        notifications = []
+        for deal_id, owner_id, name, stage, quiet_since in rows:
+            quiet_since = _as_datetime(quiet_since).astimezone(UTC)
+            notifications.append(
+                Notification(
+                    user_id=owner_id,
+                    kind=NotificationKind.IDLE_DEAL,
+                    title=f"Idle deal: {name}"[:200],
+                    body=f"No contact for {config.days_for(stage)} days: quiet since {quiet_since:%Y-%m-%d %H:%M} UTC.",
+                    url=reverse("deal-detail", kwargs={"record_id": deal_id}),
+                    record_type="deal",
+                    record_id=deal_id,
+                    key=f"idle:deal:{deal_id}:{quiet_since.isoformat()}",
+                    created_at=now,
+                )
+            )
+        _deliver(notifications, result)
+    result.raised["idle_deal"] += len(rows)
+
+
+def clear_idle_deals(now: datetime, result: ScanResult) -> None:
+    """Alerted deals that were contacted (a new quiet period) or closed:
+    state back to NULL, their alert resolved."""
+    qs = Deal.objects.filter(Q(idle_alerted_for__isnull=False) & (Q(stage__in=CLOSED_STAGES) | Q(IDLE_PERIOD_CHANGED)))
+    with transaction.atomic():
+        ids = [row[0] for row in update_returning(qs, {"idle_alerted_for": "NULL"}, ["id"])]
+        _resolve("deal", NotificationKind.IDLE_DEAL, ids, now)
+    result.cleared["idle_deal"] += len(ids)
+
+
+# --- overdue tasks and events ----------------------------------------------------------
+
+
+def local_todays(now: datetime) -> dict[date, list[str]]:
+    """Today's date -> the users' time zones where it is today (at most
+    three dates at any moment, from UTC-12 to UTC+14)."""
+    todays: dict[date, list[str]] = defaultdict(list)
+    for zone in User.objects.order_by().values_list("time_zone", flat=True).distinct():
+        todays[now.astimezone(User(time_zone=zone).tzinfo).date()].append(zone)
+    return todays
+
+
+def raise_overdue_tasks(now: datetime, result: ScanResult) -> None:
+    """Open tasks due before today *in their owner's zone*: a task due on the
+    25th is not overdue for a rep in Auckland until the 26th begins there."""
+    dashboard = reverse("dashboard")
+    for today, zones in sorted(local_todays(now).items()):
+        owners = User.objects.filter(time_zone__in=zones).values("id")
+        qs = Task.objects.filter(TASK_ALERT_STALE, status__in=OPEN_TASK_STATUSES, owner__isnull=False, due_date__lt=today, owner_id__in=owners)
+        with transaction.atomic():
+            rows = update_returning(qs, {"overdue_alerted_for": '"due_date"'}, ["id", "owner_id", "title", "due_date"])
+            notifications = [
+                Notification(
+                    user_id=owner_id,
+                    kind=NotificationKind.OVERDUE_TASK,
+                    title=f"Overdue task: {title}"[:200],
+                    body=f"Was due {_as_date(due):%Y-%m-%d}.",
+                    url=dashboard,
+                    record_type="task",
+                    record_id=task_id,
+                    key=f"overdue:task:{task_id}:{_as_date(due).isoformat()}",
+                    created_at=now,
+                )
+                for task_id, owner_id, title, due in rows
+            ]
+            _deliver(notifications, result)
+        result.raised["overdue_task"] += len(rows)
+
+
+def raise_overdue_events(now: datetime, result: ScanResult) -> None:
+    """Planned events whose end is past and nobody marked Held or Not Held."""
+    qs = Event.objects.filter(EVENT_ALERT_STALE, status=EventStatus.PLANNED, owner__isnull=False, end_at__lt=now)
+    with transaction.atomic():
+        rows = update_returning(qs, {"overdue_alerted_for": '"end_at"'}, ["id", "owner_id", "subject", "end_at"])
+        notifications = []
+        for event_id, owner_id, subject, end_at in rows:
+            end_at = _as_datetime(end_at).astimezone(UTC)
+            notifications.append(
+                Notification(
+                    user_id=owner_id,
+                    kind=NotificationKind.OVERDUE_EVENT,
+                    title=f"Overdue event: {subject}"[:200],
+                    body=f"Ended {end_at:%Y-%m-%d %H:%M} UTC and is still planned: mark it held or not held.",
+                    url=reverse("dashboard"),
+                    record_type="event",
+                    record_id=event_id,
+                    key=f"overdue:event:{event_id}:{end_at.isoformat()}",
+                    created_at=now,
+                )
+            )
+        _deliver(notifications, result)
+    result.raised["overdue_event"] += len(rows)
+
+
+def clear_overdue(now: datetime, result: ScanResult) -> None:
+    """Tasks done (or moved) and events held, not held (or moved) since their alert."""
+    tasks = Task.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(status__in=OPEN_TASK_STATUSES) | Q(TASK_ALERT_STALE)))
+    events = Event.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(status=EventStatus.PLANNED) | Q(EVENT_ALERT_STALE)))
+    for record_type, kind, qs in (("task", NotificationKind.OVERDUE_TASK, tasks), ("event", NotificationKind.OVERDUE_EVENT, events)):
+        with transaction.atomic():
+            ids = [row[0] for row in update_returning(qs, {"overdue_alerted_for": "NULL"}, ["id"])]
+            _resolve(record_type, kind, ids, now)
+        result.cleared[kind] += len(ids)
