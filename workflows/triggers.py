@@ -48,15 +48,22 @@ def create_runs(trigger: str, rows: Sequence[tuple[int, str, list[int] | None]])
 
     if not rows:
         return []
+    workflow_ids = {w for w, _, _ in rows}
+    keys = {key for _, key, _ in rows}
+    existing = set(WorkflowRun.objects.filter(workflow_id__in=workflow_ids, event_key__in=keys).values_list("workflow_id", "event_key"))
+    fresh = [(w, key, ids) for w, key, ids in rows if (w, key) not in existing]
+    if not fresh:
+        return []  # delivered before: that run stands
+    # ignore_conflicts: a concurrent writer may insert the same run first.
     WorkflowRun.objects.bulk_create(
-        [WorkflowRun(workflow_id=w, event_key=key, trigger=trigger, record_ids=ids) for w, key, ids in rows], ignore_conflicts=True
+        [WorkflowRun(workflow_id=w, event_key=key, trigger=trigger, record_ids=ids) for w, key, ids in fresh], ignore_conflicts=True
     )
     ids: list[int] = []
     keys_by_workflow: dict[int, list[str]] = {}
-    for w, key, _ in rows:
+    for w, key, _ in fresh:
         keys_by_workflow.setdefault(w, []).append(key)
-    for w, keys in keys_by_workflow.items():
-        ids += WorkflowRun.objects.filter(workflow_id=w, event_key__in=keys, status=RunStatus.PENDING, attempts=0).values_list("id", flat=True)
+    for w, keys_of in keys_by_workflow.items():
+        ids += WorkflowRun.objects.filter(workflow_id=w, event_key__in=keys_of, status=RunStatus.PENDING).values_list("id", flat=True)
     if ids:
         transaction.on_commit(lambda: _enqueue(ids))
     return ids
@@ -66,7 +73,7 @@ def _enqueue(run_ids: list[int]) -> None:
     from workflows.tasks import process_runs
 
     # One job per write (a batch of touchpoints is one job); a lost job is
-    # re-enqueued by the sweeper (workflows.tasks.sweep).
+    # re-enqueued by the sweeper (workflows.tasks.tick).
     process_runs(run_ids)
 
 
