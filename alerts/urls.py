@@ -1,12 +1,10 @@
-from django.http import Http404
 from django.urls import path
 
-
-def placeholder(request, *args, **kwargs):  # replaced by the real pages
-    raise Http404
-
+from alerts import views
 
 urlpatterns = [
-    path("actions/configuration", placeholder, name="alerts-config"),
-    path("notifications/", placeholder, name="notification-list"),
+    path("actions/configuration", views.alerts_config, name="alerts-config"),
+    path("notifications/", views.notification_list, name="notification-list"),
+    path("notifications/read-all", views.notification_read_all, name="notification-read-all"),
+    path("notifications/<int:notification_id>/read", views.notification_read, name="notification-read"),
 ]
