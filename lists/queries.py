@@ -160,17 +160,20 @@ def export_rows(user: User, saved_list: SavedList, chunk: int = EXPORT_CHUNK) ->
     qs, columns = records_queryset(user, saved_list)
     name, descending = sort_of(saved_list)
     keys = list(dict.fromkeys([*row_keys(columns), name]))
+    at_sort, at_id = keys.index(name), keys.index("id")
     order = (F(name).desc(nulls_last=True), "-id") if descending else (F(name).asc(nulls_last=True), "id")
 
     def rows() -> Iterator[dict]:
         last = None
         while True:
             page = qs if last is None else qs.filter(_after(qs.model, name, descending, *last))
-            batch = list(page.order_by(*order).values(*keys)[:chunk])
-            yield from batch
+            # Tuples while held (a dict per row would double a chunk's size).
+            batch = list(page.order_by(*order).values_list(*keys)[:chunk])
+            for values in batch:
+                yield dict(zip(keys, values))
             if len(batch) < chunk:
                 return
-            last = (batch[-1][name], batch[-1]["id"])
+            last = (batch[-1][at_sort], batch[-1][at_id])
             del batch
 
     return columns, rows()
