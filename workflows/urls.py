@@ -1,9 +1,13 @@
-from django.http import Http404
 from django.urls import path
 
+from workflows import views
 
-def placeholder(request, *args, **kwargs):  # replaced by the real pages
-    raise Http404
-
-
-urlpatterns = [path("workflows/", placeholder, name="workflow-index")]
+urlpatterns = [
+    path("workflows/", views.workflow_index, name="workflow-index"),
+    path("workflows/new", views.workflow_new, name="workflow-new"),
+    path("workflows/actions", views.actions_block, name="workflow-actions"),
+    path("workflows/<int:workflow_id>/", views.workflow_detail, name="workflow-detail"),
+    path("workflows/<int:workflow_id>/delete", views.workflow_delete, name="workflow-delete"),
+    path("workflows/<int:workflow_id>/runs/", views.workflow_runs, name="workflow-runs"),
+    path("workflows/<int:workflow_id>/runs/<int:run_id>", views.workflow_run, name="workflow-run"),
+]
