@@ -194,7 +194,23 @@ def _check_create_event(record_type: str, params: dict, errors: _Errors) -> dict
 
 
 def _check_send_email(record_type: str, params: dict, errors: _Errors) -> dict:
-    return {"subject": _merge_text(params, "subject", errors, max_length=255), "body": _merge_text(params, "body", errors, max_length=20_000)}
+    """Either a saved email template (emails.EmailTemplate: its subject and
+    HTML body) or a subject and a plain-text body written here."""
+    from emails.models import EmailTemplate
+
+    template_id = params.get("template_id")
+    if template_id in (None, ""):
+        return {
+            "template_id": None,
+            "subject": _merge_text(params, "subject", errors, max_length=255),
+            "body": _merge_text(params, "body", errors, max_length=20_000),
+        }
+    if isinstance(template_id, bool) or not isinstance(template_id, int) or not EmailTemplate.objects.filter(id=template_id).exists():
+        errors.add("template_id", f"email template {template_id} not found")
+    for name in ("subject", "body"):
+        if params.get(name):
+            errors.add(name, "comes from the template: leave it empty, or choose no template")
+    return {"template_id": template_id, "subject": "", "body": ""}
 
 
 def _check_send_sms(record_type: str, params: dict, errors: _Errors) -> dict:
@@ -231,7 +247,7 @@ PARAMS = {  # the keys each action takes (anything else is a typo)
     "update_field": {"field", "value"},
     "create_task": {"title", "description", "due_in_days", "assign_to"},
     "create_event": {"subject", "description", "event_type", "start_in_days", "start_time", "duration_minutes", "assign_to"},
-    "send_email": {"subject", "body"},
+    "send_email": {"template_id", "subject", "body"},
     "send_sms": {"text"},
     "notify": {"to", "title", "body"},
     "webhook": {"url"},
@@ -418,7 +434,14 @@ def _send_email(step: Step, params: dict) -> Outcome:
     return Outcome(
         "queued",
         f"{len(messages)} email(s) to send",
-        {"sender_id": _sender_id(step), "subject": params["subject"], "body": params["body"], "messages": messages, "links": _links(step)},
+        {
+            "sender_id": _sender_id(step),
+            "template_id": params.get("template_id"),
+            "subject": params["subject"],
+            "body": params["body"],
+            "messages": messages,
+            "links": _links(step),
+        },
     )
 
 
@@ -494,7 +517,7 @@ def describe_action(action: dict) -> str:
         "update_field": lambda: f"set {params.get('field')} to {params.get('value')}",
         "create_task": lambda: f"task \u201c{params.get('title')}\u201d for {str(params.get('assign_to', '')).replace('_', ' ')}",
         "create_event": lambda: f"event \u201c{params.get('subject')}\u201d for {str(params.get('assign_to', '')).replace('_', ' ')}",
-        "send_email": lambda: f"email \u201c{params.get('subject')}\u201d",
+        "send_email": lambda: f"email template {params['template_id']}" if params.get("template_id") else f"email \u201c{params.get('subject')}\u201d",
         "send_sms": lambda: "SMS",
         "notify": lambda: f"notify {str(params.get('to', '')).replace('_', ' ')}: {params.get('title')}",
         "webhook": lambda: f"POST {params.get('url')}",

@@ -78,7 +78,13 @@ def _send_email(step: WorkflowRunStep, now: datetime) -> None:
         return None
     results, sent = [], 0
     for message in step.payload["messages"]:
-        out = Outgoing(to=[message["to"]], subject=step.payload["subject"], body_text=step.payload["body"], **step.payload["links"])
+        out = Outgoing(
+            to=[message["to"]],
+            template_id=step.payload.get("template_id"),
+            subject=step.payload["subject"],
+            body_text=step.payload["body"],
+            **step.payload["links"],
+        )
         try:
             result = do_send_email(sender, out)
             sent += 1

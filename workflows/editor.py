@@ -17,6 +17,7 @@ from django.http import QueryDict
 from activities.models import EventType
 from automation.builder import tree_from_form
 from crm.models import DealStage
+from emails.models import EmailTemplate
 from workflows.actions import ACTION_LABELS, ACTION_TYPES, ASSIGNEES, MAX_ACTIONS, PARAMS, UPDATABLE
 from workflows.models import Trigger
 
@@ -40,7 +41,7 @@ DEFAULTS = {
     "update_field": {"field": "", "value": ""},
     "create_task": {"title": "", "description": "", "due_in_days": 0, "assign_to": "deal_owners"},
     "create_event": {"subject": "", "description": "", "event_type": "meeting", "start_in_days": 1, "start_time": "09:00", "duration_minutes": 30, "assign_to": "deal_owners"},
-    "send_email": {"subject": "", "body": ""},
+    "send_email": {"template_id": "", "subject": "", "body": ""},
     "send_sms": {"text": ""},
     "notify": {"to": "record_owner", "title": "", "body": ""},
     "webhook": {"url": ""},
@@ -66,6 +67,8 @@ def actions_from_form(data: QueryDict) -> list[dict]:
             raw = data.get(key, "")
             if name in INTEGER_PARAMS:
                 params[name] = _integer(raw)
+            elif name == "template_id":
+                params[name] = _integer(raw) if raw.strip() else None
             elif name == "to":
                 params[name] = raw if raw in ASSIGNEES else _integer(raw)
             else:
@@ -159,6 +162,9 @@ def actions_context(record_type: str, actions: list[dict], *, errors: list[dict]
         "event_types": list(EventType.choices),
         "assignees": list(ASSIGNEE_LABELS.items()),
         "users": [(str(i), name) for i, name in users],
+        "templates": [(str(i), name) for i, name in EmailTemplate.objects.order_by("name", "id").values_list("id", "name")[:500]]
+        if any(r["type"] == "send_email" for r in rows)
+        else [],
         "record_type": record_type,
         "errors": general,
         "full": len(actions) >= MAX_ACTIONS,

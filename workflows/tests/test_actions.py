@@ -187,3 +187,20 @@ def test_every_payload_is_json(wf, world):
     step = run_on(made, "deal", world["deal"])
     assert json.loads(json.dumps(step.payload))["body"]["workflow"] == {"id": made["id"], "name": "Follow up"}
     assert isinstance(datetime.fromisoformat(step.payload["body"]["record"]["created_at"]), datetime)
+
+
+def test_send_email_from_a_saved_template(wf, admin, alice, world, smtp_server):  # noqa: F811
+    template = admin.post("email-templates", {"name": "Nudge", "subject": "Still there, {{ first_name }}?", "body_html": "<p>Hello {{ full_name }}</p>"}).json()
+    made = wf(record_type="contact", actions=[{"type": "send_email", "params": {"template_id": template["id"]}}])
+    step = run_on(made, "contact", world["carol"])
+    delivery.do_deliver_step(step.id)
+    (message,) = smtp_server.messages
+    assert message.message["Subject"] == "Still there, Carol?"
+    assert "Hello Carol Ng" in message.message.get_body(("html",)).get_content()
+
+
+def test_send_email_template_and_own_text_do_not_mix(admin):
+    from workflows.tests.conftest import locs
+
+    body = {"name": "x", "record_type": "contact", "trigger": "record_created", "actions": [{"type": "send_email", "params": {"template_id": 999999, "subject": "Hi"}}]}
+    assert locs(admin.post("workflows", body)) == ["body.actions.0.params.template_id", "body.actions.0.params.subject"]
