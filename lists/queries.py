@@ -18,8 +18,8 @@ from datetime import datetime
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from accounts.models import Role, User
-from automation.conditions import MODELS, annotate_counts, describe, filter_records, now_in
+from accounts.models import Role, Team, User
+from automation.conditions import MODELS, RECORD_TYPES, annotate_counts, describe, filter_records, now_in
 from config.errors import NotFound
 from config.pagination import Page, keyset_page, sorted_page
 from crm.permissions import visible
@@ -31,6 +31,7 @@ LIST_ORDER = ("name", "id")
 # Rows per query of the CSV export: big enough that 1M rows are a few
 # hundred index range scans, small enough to stay a few MB of Python.
 EXPORT_CHUNK = 2000
+INDEX_LIMIT = 300
 
 
 def is_list_admin(user: User) -> bool:
@@ -52,10 +53,12 @@ def visible_lists(user: User) -> QuerySet:
     return qs.filter(Q(owner_id=user.id) | Q(shared_with_everyone=True) | Q(Exists(shared)))
 
 
-def get_visible_list(user: User, list_id: int, *, for_update: bool = False) -> SavedList:
+def get_visible_list(user: User, list_id: int, *, for_update: bool = False, with_owner: bool = False) -> SavedList:
     """The list if the user may see it; 404 otherwise (hidden and missing
     lists answer alike)."""
     qs = visible_lists(user)
+    if with_owner:
+        qs = qs.select_related("owner")
     if for_update:
         qs = qs.select_for_update(of=("self",))
     saved_list = qs.filter(id=list_id).first()
@@ -72,6 +75,25 @@ def lists_page(user: User, record_type: str | None, cursor: str | None, limit: i
     if mine:
         qs = qs.filter(owner_id=user.id)
     return keyset_page(qs.select_related("owner").prefetch_related("shares"), LIST_ORDER, cursor, limit)
+
+
+def index_lists(user: User, limit: int = INDEX_LIMIT) -> dict[str, dict[str, list[SavedList]]]:
+    """The lists page: per record type, the user's own lists and the ones
+    others made that the user may use (shared, or every list for admins),
+    by name; at most ``limit`` in all (the API pages through any number)."""
+    qs = visible_lists(user).select_related("owner").order_by("record_type", "name", "id")[:limit]
+    grouped: dict[str, dict[str, list[SavedList]]] = {rt: {"mine": [], "others": []} for rt in RECORD_TYPES}
+    for saved_list in qs:
+        grouped[saved_list.record_type]["mine" if saved_list.owner_id == user.id else "others"].append(saved_list)
+    return grouped
+
+
+def share_choices(user: User) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Whom the list form offers to share with: every active user but the
+    user, and every team."""
+    users = User.objects.filter(is_active=True).exclude(id=user.id).order_by("first_name", "last_name", "username")
+    people = [(u.id, u.get_full_name() or u.username) for u in users.only("id", "first_name", "last_name", "username")]
+    return people, list(Team.objects.order_by("name").values_list("id", "name"))
 
 
 def shared_ids(saved_list: SavedList) -> tuple[list[int], list[int]]:
