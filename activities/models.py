@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from crm.lookups import DistinctFrom
+from crm.lookups import DistinctFrom, InConstants
 
 
 class EventType(models.TextChoices):
@@ -22,6 +22,8 @@ class EventType(models.TextChoices):
 # An overdue alert's state no longer matches the row (rescheduled, or never raised).
 EVENT_ALERT_STALE = DistinctFrom(F("overdue_alerted_for"), F("end_at"))
 TASK_ALERT_STALE = DistinctFrom(F("overdue_alerted_for"), F("due_date"))
+# Statuses as literals, the form the partial indexes hold (crm.lookups.InConstants).
+EVENT_IS_PLANNED = InConstants(F("status"), ["planned"])
 
 
 class EventStatus(models.TextChoices):
@@ -66,8 +68,8 @@ class Event(models.Model):
             models.Index(fields=["owner", "status", "start_at"]),
             models.Index(fields=["start_at", "id"]),
             # The overdue scan's candidates and its clearing pass (alerts.scan).
-            models.Index(fields=["end_at"], name="event_overdue_candidates_idx", condition=Q(status="planned", owner__isnull=False) & Q(EVENT_ALERT_STALE)),
-            models.Index(fields=["id"], name="event_overdue_cleared_idx", condition=Q(overdue_alerted_for__isnull=False) & (~Q(status="planned") | Q(EVENT_ALERT_STALE))),
+            models.Index(fields=["end_at"], name="event_overdue_candidates_idx", condition=Q(EVENT_IS_PLANNED, owner__isnull=False) & Q(EVENT_ALERT_STALE)),
+            models.Index(fields=["id"], name="event_overdue_cleared_idx", condition=Q(overdue_alerted_for__isnull=False) & (~Q(EVENT_IS_PLANNED) | Q(EVENT_ALERT_STALE))),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(end_at__gte=models.F("start_at")), name="event_ends_after_start"),
@@ -85,6 +87,7 @@ class TaskStatus(models.TextChoices):
 
 
 OPEN_TASK_STATUSES = (TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS, TaskStatus.DEFERRED)
+TASK_IS_OPEN = InConstants(F("status"), [str(s) for s in OPEN_TASK_STATUSES])
 
 
 class Task(models.Model):
@@ -112,10 +115,10 @@ class Task(models.Model):
             models.Index(fields=["owner", "status", "due_date"]),
             # The overdue scan's candidates and its clearing pass (alerts.scan).
             models.Index(
-                fields=["due_date"], name="task_overdue_candidates_idx", condition=Q(status__in=OPEN_TASK_STATUSES, owner__isnull=False) & Q(TASK_ALERT_STALE)
+                fields=["due_date"], name="task_overdue_candidates_idx", condition=Q(TASK_IS_OPEN, owner__isnull=False) & Q(TASK_ALERT_STALE)
             ),
             models.Index(
-                fields=["id"], name="task_overdue_cleared_idx", condition=Q(overdue_alerted_for__isnull=False) & (~Q(status__in=OPEN_TASK_STATUSES) | Q(TASK_ALERT_STALE))
+                fields=["id"], name="task_overdue_cleared_idx", condition=Q(overdue_alerted_for__isnull=False) & (~Q(TASK_IS_OPEN) | Q(TASK_ALERT_STALE))
             ),
         ]
 

@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import reduce
+from typing import NamedTuple
 from operator import or_
 from zoneinfo import ZoneInfo
 
@@ -36,9 +37,9 @@ from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import User
-from activities.models import EVENT_ALERT_STALE, OPEN_TASK_STATUSES, TASK_ALERT_STALE, Event, EventStatus, Task
+from activities.models import EVENT_ALERT_STALE, EVENT_IS_PLANNED, TASK_ALERT_STALE, TASK_IS_OPEN, Event, Task
 from alerts.models import AlertConfig, Notification, NotificationKind
-from crm.models import CLOSED_STAGES, IDLE_PERIOD_CHANGED, QUIET_SINCE, Deal, DealStage
+from crm.models import CLOSED_STAGES, IDLE_PERIOD_CHANGED, IS_CLOSED, QUIET_SINCE, Deal, DealStage
 
 OPEN_STAGES = tuple(s for s in DealStage.values if s not in CLOSED_STAGES)
 NOTIFICATION_BATCH = 2000
@@ -55,25 +56,29 @@ class ScanResult:
 # --- one conditional UPDATE ... RETURNING -------------------------------------------
 
 
-def update_returning(qs: QuerySet, assignments: dict[str, str], returning: list[str], set_params: tuple = ()) -> list[tuple]:
-    """``UPDATE <table> SET col = <sql> ... WHERE <qs's WHERE> RETURNING ...``
-    as one statement (PostgreSQL; SQLite 3.35+). The queryset must filter
-    its own table only (subqueries are fine, joins are not): its WHERE is
-    compiled by the ORM, so it is the SQL the partial indexes were built
-    from. ``assignments`` are SQL over the row's own columns (``%s`` for
-    ``set_params``, given as the database takes them: get_db_prep_value)."""
+def update_sql(qs: QuerySet, assignments: dict[str, str], returning: list[str], set_params: tuple = ()) -> tuple[str, list]:
+    """``UPDATE <table> SET col = <sql> ... WHERE <qs's WHERE> RETURNING ...``.
+    The queryset must filter its own table only (subqueries are fine, joins
+    are not): its WHERE is compiled by the ORM, so it is the SQL the partial
+    indexes were built from. ``assignments`` are SQL over the row's own
+    columns (``%s`` for ``set_params``, given as the database takes them:
+    get_db_prep_value)."""
     connection = connections[router.db_for_write(qs.model)]
     query = qs.query
-    compiler = query.get_compiler(connection=connection)
-    where, params = compiler.compile(query.where)
+    where, params = query.get_compiler(connection=connection).compile(query.where)
     joined = [alias for alias in query.alias_map if query.alias_refcount[alias] and alias != query.base_table]
-    assert not joined, f"update_returning: the queryset must not join ({joined})"
+    assert not joined, f"update_sql: the queryset must not join ({joined})"
     quote = connection.ops.quote_name
-    table = quote(qs.model._meta.db_table)
     sets = ", ".join(f"{quote(column)} = {sql}" for column, sql in assignments.items())
     columns = ", ".join(quote(c) for c in returning)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {sets} WHERE {where} RETURNING {columns}", [*set_params, *params])
+    return f"UPDATE {quote(qs.model._meta.db_table)} SET {sets} WHERE {where} RETURNING {columns}", [*set_params, *params]
+
+
+def update_returning(qs: QuerySet, assignments: dict[str, str], returning: list[str], set_params: tuple = ()) -> list[tuple]:
+    """The rows one conditional UPDATE changed (PostgreSQL; SQLite 3.35+)."""
+    sql, params = update_sql(qs, assignments, returning, set_params)
+    with connections[router.db_for_write(qs.model)].cursor() as cursor:
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
@@ -88,10 +93,41 @@ def _as_date(value) -> date:
     return parse_date(value) if isinstance(value, str) else value
 
 
-def _deliver(rows: list[Notification], result: ScanResult) -> None:
-    # ignore_conflicts: a key already delivered (a state reset by hand, a
-    # replayed scan) adds nothing, as do_notify would answer None.
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=NOTIFICATION_BATCH)
+NOTIFICATION_COLUMNS = ("user_id", "kind", "title", "body", "url", "record_type", "record_id", "key", "created_at")
+
+
+class Alert(NamedTuple):
+    """A notification to write (plain values: thousands at a cold start)."""
+
+    user_id: int
+    kind: str
+    title: str
+    body: str
+    url: str
+    record_type: str
+    record_id: int
+    key: str
+    created_at: datetime
+
+
+def _deliver(rows: list[Alert], result: ScanResult) -> None:
+    """Insert the alerts' notifications. ON CONFLICT DO NOTHING: a key
+    already delivered (a state reset by hand, a replayed scan) adds nothing,
+    as do_notify would answer None. One prepared INSERT run for every row
+    (executemany): the ORM's bulk_create spent more time building SQL than
+    the database spent storing the rows (cold scans alert thousands)."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(Notification)]
+    quote = connection.ops.quote_name
+    created = Notification._meta.get_field("created_at").get_db_prep_value(rows[0].created_at, connection)
+    sql = (
+        f"INSERT INTO {quote(Notification._meta.db_table)} ({', '.join(quote(c) for c in NOTIFICATION_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(NOTIFICATION_COLUMNS))}) ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), NOTIFICATION_BATCH):
+            cursor.executemany(sql, [(n.user_id, n.kind, n.title, n.body, n.url, n.record_type, n.record_id, n.key, created) for n in rows[start : start + NOTIFICATION_BATCH]])
     for row in rows:
         result.delivered[row.user_id].append(row.key)
 
@@ -124,7 +160,7 @@ def idle_deals(config: AlertConfig, now: datetime) -> QuerySet:
     quiet = Q(quiet_since__lt=now - timedelta(days=min(days.values())))
     if len(by_days) > 1:
         quiet &= reduce(or_, (Q(stage__in=stages, quiet_since__lt=now - timedelta(days=n)) for n, stages in sorted(by_days.items())))
-    qs = Deal.objects.alias(quiet_since=QUIET_SINCE).filter(~Q(stage__in=CLOSED_STAGES), IDLE_PERIOD_CHANGED, quiet, owner__isnull=False)
+    qs = Deal.objects.alias(quiet_since=QUIET_SINCE).filter(~Q(IS_CLOSED), IDLE_PERIOD_CHANGED, quiet, owner__isnull=False)
     tree = config.deal_conditions or {"all": []}
     if tree != {"all": []}:  # the empty tree watches every deal
         from automation.conditions import Context, filter_records
@@ -134,21 +170,31 @@ def idle_deals(config: AlertConfig, now: datetime) -> QuerySet:
     return qs
 
 
+IDLE_RAISE = ({"idle_alerted_for": 'COALESCE("last_contacted_on", "created_at")'}, ["id", "owner_id", "name", "stage", "idle_alerted_for"])
+IDLE_CLEAR = ({"idle_alerted_for": "NULL"}, ["id"])
+
+
+def _url_of(name: str, **placeholder: int):
+    """A formatter for ``name``'s URL: one reverse() per scan, not per row."""
+    key, value = next(iter(placeholder.items()))
+    pattern = reverse(name, kwargs={key: value}).replace(str(value), "{}")
+    return pattern.format
+
+
 def raise_idle_deals(config: AlertConfig, now: datetime, result: ScanResult) -> None:
+    deal_url = _url_of("deal-detail", record_id=987654321)
     with transaction.atomic():
-        rows = update_returning(
-            idle_deals(config, now), {"idle_alerted_for": 'COALESCE("last_contacted_on", "created_at")'}, ["id", "owner_id", "name", "stage", "idle_alerted_for"]
-        )
+        rows = update_returning(idle_deals(config, now), *IDLE_RAISE)
         notifications = []
         for deal_id, owner_id, name, stage, quiet_since in rows:
             quiet_since = _as_datetime(quiet_since).astimezone(UTC)
             notifications.append(
-                Notification(
+                Alert(
                     user_id=owner_id,
                     kind=NotificationKind.IDLE_DEAL,
                     title=f"Idle deal: {name}"[:200],
                     body=f"No contact for {config.days_for(stage)} days: quiet since {quiet_since:%Y-%m-%d %H:%M} UTC.",
-                    url=reverse("deal-detail", kwargs={"record_id": deal_id}),
+                    url=deal_url(deal_id),
                     record_type="deal",
                     record_id=deal_id,
                     key=f"idle:deal:{deal_id}:{quiet_since.isoformat()}",
@@ -159,12 +205,16 @@ def raise_idle_deals(config: AlertConfig, now: datetime, result: ScanResult) -> 
     result.raised["idle_deal"] += len(rows)
 
 
+def cleared_deals() -> QuerySet:
+    """Alerted deals contacted (a new quiet period) or closed since (deal_idle_cleared_idx)."""
+    return Deal.objects.filter(Q(idle_alerted_for__isnull=False) & (Q(IS_CLOSED) | Q(IDLE_PERIOD_CHANGED)))
+
+
 def clear_idle_deals(now: datetime, result: ScanResult) -> None:
     """Alerted deals that were contacted (a new quiet period) or closed:
     state back to NULL, their alert resolved."""
-    qs = Deal.objects.filter(Q(idle_alerted_for__isnull=False) & (Q(stage__in=CLOSED_STAGES) | Q(IDLE_PERIOD_CHANGED)))
     with transaction.atomic():
-        ids = [row[0] for row in update_returning(qs, {"idle_alerted_for": "NULL"}, ["id"])]
+        ids = [row[0] for row in update_returning(cleared_deals(), *IDLE_CLEAR)]
         _resolve("deal", NotificationKind.IDLE_DEAL, ids, now)
     result.cleared["idle_deal"] += len(ids)
 
@@ -187,11 +237,11 @@ def raise_overdue_tasks(now: datetime, result: ScanResult) -> None:
     dashboard = reverse("dashboard")
     for today, zones in sorted(local_todays(now).items()):
         owners = User.objects.filter(time_zone__in=zones).values("id")
-        qs = Task.objects.filter(TASK_ALERT_STALE, status__in=OPEN_TASK_STATUSES, owner__isnull=False, due_date__lt=today, owner_id__in=owners)
+        qs = Task.objects.filter(TASK_IS_OPEN, TASK_ALERT_STALE, owner__isnull=False, due_date__lt=today, owner_id__in=owners)
         with transaction.atomic():
             rows = update_returning(qs, {"overdue_alerted_for": '"due_date"'}, ["id", "owner_id", "title", "due_date"])
             notifications = [
-                Notification(
+                Alert(
                     user_id=owner_id,
                     kind=NotificationKind.OVERDUE_TASK,
                     title=f"Overdue task: {title}"[:200],
@@ -210,19 +260,20 @@ def raise_overdue_tasks(now: datetime, result: ScanResult) -> None:
 
 def raise_overdue_events(now: datetime, result: ScanResult) -> None:
     """Planned events whose end is past and nobody marked Held or Not Held."""
-    qs = Event.objects.filter(EVENT_ALERT_STALE, status=EventStatus.PLANNED, owner__isnull=False, end_at__lt=now)
+    qs = Event.objects.filter(EVENT_IS_PLANNED, EVENT_ALERT_STALE, owner__isnull=False, end_at__lt=now)
     with transaction.atomic():
         rows = update_returning(qs, {"overdue_alerted_for": '"end_at"'}, ["id", "owner_id", "subject", "end_at"])
         notifications = []
+        dashboard = reverse("dashboard")
         for event_id, owner_id, subject, end_at in rows:
             end_at = _as_datetime(end_at).astimezone(UTC)
             notifications.append(
-                Notification(
+                Alert(
                     user_id=owner_id,
                     kind=NotificationKind.OVERDUE_EVENT,
                     title=f"Overdue event: {subject}"[:200],
                     body=f"Ended {end_at:%Y-%m-%d %H:%M} UTC and is still planned: mark it held or not held.",
-                    url=reverse("dashboard"),
+                    url=dashboard,
                     record_type="event",
                     record_id=event_id,
                     key=f"overdue:event:{event_id}:{end_at.isoformat()}",
@@ -235,8 +286,8 @@ def raise_overdue_events(now: datetime, result: ScanResult) -> None:
 
 def clear_overdue(now: datetime, result: ScanResult) -> None:
     """Tasks done (or moved) and events held, not held (or moved) since their alert."""
-    tasks = Task.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(status__in=OPEN_TASK_STATUSES) | Q(TASK_ALERT_STALE)))
-    events = Event.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(status=EventStatus.PLANNED) | Q(EVENT_ALERT_STALE)))
+    tasks = Task.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(TASK_IS_OPEN) | Q(TASK_ALERT_STALE)))
+    events = Event.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(EVENT_IS_PLANNED) | Q(EVENT_ALERT_STALE)))
     for record_type, kind, qs in (("task", NotificationKind.OVERDUE_TASK, tasks), ("event", NotificationKind.OVERDUE_EVENT, events)):
         with transaction.atomic():
             ids = [row[0] for row in update_returning(qs, {"overdue_alerted_for": "NULL"}, ["id"])]

@@ -15,7 +15,7 @@ import sys
 from bench import common
 from bench.common import console
 
-DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks", "documents")
+DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks", "documents", "alerts")
 # Benchmarks that touch no database run once, whatever --db says.
 NO_DATABASE = ("sentiment",)
 BENCHMARKS = (*DB_BENCHMARKS, *NO_DATABASE)
@@ -29,7 +29,8 @@ CHILD_OPTIONS = (
     ("--deep-pages", True, ("timeline",), "timeline: next_cursor hops to the deep page (default 10)"),
     ("--touchpoints", True, ("timeline",), "timeline: dataset size (default 1,000,000; a different size rebuilds it)"),
     ("--scale", True, ("ui",), "ui: demo scale (default 1: 2,000 organizations, 200,000 touchpoints)"),
-    ("--rebuild", False, ("timeline", "ui", "documents"), "timeline, ui, documents: regenerate the kept dataset"),
+    ("--rebuild", False, ("timeline", "ui", "documents", "alerts"), "timeline, ui, documents, alerts: regenerate the kept dataset"),
+    ("--deals", True, ("alerts",), "alerts: deals scanned (default 1,000,000 on PostgreSQL, 100,000 on SQLite)"),
     ("--messages", True, ("email",), "email: messages in the synced mailbox (default 20,000)"),
     ("--callbacks", True, ("webhooks",), "webhooks: signed Twilio callbacks sent (default 20,000, after 500 warm-up)"),
     ("--clients", True, ("webhooks",), "webhooks: client processes, one keep-alive connection each (default 8)"),
@@ -123,6 +124,14 @@ def _summary_line(r: dict) -> str:
             f"documents {r['db_version']:<17} widget p50 {rows['widget']['p50_ms']:.2f} / p99 {rows['widget']['p99_ms']:.2f} ms "
             f"({r['widget_vs_timeline']:.2f}x the timeline page), deep p99 {rows['widget deep']['p99_ms']:.2f} ms, "
             f"{r['index_gain']:.1f}x slower without the partial index; one view p50 {rows['one view']['p50_ms']:.1f} ms {verdict}"
+        )
+    if r["benchmark"] == "alerts":
+        phases = {p["phase"]: p for p in r["phases"]}
+        cold = r["phases"][0]
+        return (
+            f"alerts   {r['db_version']:<18} {r['dataset']['deals']:,} deals: steady-state scan worst {r['worst_steady_s'] * 1000:.0f} ms "
+            f"(target < 1 s on PostgreSQL), nothing new {phases['nothing new (steady state)']['seconds'] * 1000:.0f} ms; "
+            f"cold first scan {cold['seconds']:.1f} s ({cold['raised']:,} alerts); partial indexes used: {r['index_used']} {verdict}"
         )
     if r["benchmark"] == "ui":
         w = r["worst"]

@@ -22,3 +22,26 @@ class DistinctFrom(Lookup):
         # SQLite spells it IS NOT (null-safe since 3.x); PostgreSQL, the standard way.
         operator = "IS NOT" if connection.vendor == "sqlite" else "IS DISTINCT FROM"
         return f"{lhs} {operator} {rhs}", [*lhs_params, *rhs_params]
+
+
+class InConstants(Lookup):
+    """``col IN ('a', 'b')`` with the constants written into the SQL.
+
+    A partial index's condition holds literals; SQLite only matches a
+    query's term to it when the query has the same literals (a bound
+    ``IN (?, ?)`` does not match, and the planner scans the table).
+    Only for fixed choice values from the code, never for user input:
+    each must be a plain lower-case word."""
+
+    lookup_name = "in_constants"
+    prepare_rhs = False
+
+    def __init__(self, lhs, rhs):
+        rhs = tuple(str(v) for v in rhs)
+        if not rhs or not all(v.replace("_", "").isalnum() and v.islower() for v in rhs):
+            raise ValueError(f"InConstants takes plain choice values, not {rhs!r}")
+        super().__init__(lhs, rhs)
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} IN ({', '.join(repr(v) for v in self.rhs)})", list(lhs_params)

@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from crm.lookups import DistinctFrom
+from crm.lookups import DistinctFrom, InConstants
 
 
 class LastContactedVia(models.TextChoices):
@@ -123,6 +123,9 @@ CLOSED_STAGES = (DealStage.CLOSED_WON, DealStage.CLOSED_LOST)
 # both judge idleness by it.
 QUIET_SINCE = Coalesce("last_contacted_on", "created_at")
 IDLE_PERIOD_CHANGED = DistinctFrom(F("idle_alerted_for"), QUIET_SINCE)
+# Closed, with the stages as literals: the form the partial indexes below
+# hold, so that SQLite matches the scans' WHERE to them (crm.lookups).
+IS_CLOSED = InConstants(F("stage"), [str(s) for s in CLOSED_STAGES])
 
 
 class Deal(LastContacted):
@@ -154,10 +157,10 @@ class Deal(LastContacted):
             # The idle scan's candidates: open deals not yet alerted for their
             # current quiet period, by quiet-since. In the steady state the
             # range "quiet since before the cutoff" holds only the newly idle.
-            models.Index(QUIET_SINCE, name="deal_idle_candidates_idx", condition=~Q(stage__in=CLOSED_STAGES) & Q(IDLE_PERIOD_CHANGED)),
+            models.Index(QUIET_SINCE, name="deal_idle_candidates_idx", condition=~Q(IS_CLOSED) & Q(IDLE_PERIOD_CHANGED)),
             # The clearing pass: alerted deals that were contacted or closed since.
             models.Index(
-                fields=["id"], name="deal_idle_cleared_idx", condition=Q(idle_alerted_for__isnull=False) & (Q(stage__in=CLOSED_STAGES) | Q(IDLE_PERIOD_CHANGED))
+                fields=["id"], name="deal_idle_cleared_idx", condition=Q(idle_alerted_for__isnull=False) & (Q(IS_CLOSED) | Q(IDLE_PERIOD_CHANGED))
             ),
         ]
 
