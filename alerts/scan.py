@@ -146,7 +146,7 @@ def _resolve(record_type: str, kind: str, ids: list[int], now: datetime) -> None
 def company_zone() -> ZoneInfo:
     """The zone whose calendar the "only deals matching" conditions count
     days in: the company's (workflows use the same setting)."""
-    return ZoneInfo(getattr(settings, "COMPANY_TIME_ZONE", settings.TIME_ZONE))
+    return ZoneInfo(settings.COMPANY_TIME_ZONE)
 
 
 def idle_deals(config: AlertConfig, now: datetime) -> QuerySet:
