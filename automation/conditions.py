@@ -349,7 +349,12 @@ def _compile(fields: dict[str, Field], node: dict, ctx: Context) -> Q:
             return Q(pk__in=[])  # no alternative holds: "any of nothing" is false
         q = Q(pk__in=[])
         for child in node["any"]:
-            q |= _compile(fields, child, ctx)
+            compiled = _compile(fields, child, ctx)
+            if not compiled:
+                # An empty Q is "always true" (an empty "all"), but Django drops
+                # it from an OR (q | Q() is q): the whole group holds.
+                return Q()
+            q |= compiled
         return q
     spec = fields[node["field"]]
     if spec.count is not None:
@@ -370,7 +375,15 @@ def _condition(spec: Field, column: str, operator: str, value: Any, ctx: Context
     if spec.type == TEXT:
         return _text_condition(spec, column, operator, value)
     if spec.type == USER:
-        value = [ctx.user_id if v == "me" else v for v in value] if operator == "in" else (ctx.user_id if value == "me" else value)
+        # "me" without a user (a workflow's or an alert's context) is nobody.
+        # It must not reach the lookup as None: owner_id = None compiles to
+        # IS NULL and "owner is me" would select every unowned record.
+        if operator == "in":
+            value = [v for v in (ctx.user_id if v == "me" else v for v in value) if v is not None]
+        elif value == "me":
+            value = ctx.user_id
+            if value is None:
+                return Q() if operator == "not_equals" else Q(pk__in=[])
     if spec.type == NUMBER:
         value = Decimal(value)
     lookups = {"equals": "exact", "greater_than": "gt", "less_than": "lt", "in": "in"}
