@@ -68,6 +68,9 @@ class WorkflowRun(models.Model):
     # What fired it: created:deal:12, updated:deal:12:<updated_at>, touchpoint:345, schedule:2026-12-04T09:00
     event_key = models.CharField(max_length=200)
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    # The type of the records the event concerns: a run whose workflow was
+    # switched to another type before it ran does nothing (its ids are of this type).
+    record_type = models.CharField(max_length=20, choices=RecordType.choices, default=RecordType.DEAL)
     # The records the event concerns; null for a schedule (every record of the type).
     record_ids = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)

@@ -80,6 +80,7 @@ def run_out(run: WorkflowRun) -> dict:
         "workflow_id": run.workflow_id,
         "event_key": run.event_key,
         "trigger": run.trigger,
+        "record_type": run.record_type,
         "status": run.status,
         "attempts": run.attempts,
         "matched_count": run.matched_count,
@@ -96,7 +97,7 @@ def visible_steps(run: WorkflowRun, viewer: User) -> QuerySet:
     steps = WorkflowRunStep.objects.filter(run=run)
     if viewer.sees_everything:
         return steps
-    return steps.filter(record_id__in=visible(MODELS[run.workflow.record_type], viewer).values("id"))
+    return steps.filter(record_id__in=visible(MODELS[run.record_type], viewer).values("id"))
 
 
 def steps(run: WorkflowRun, viewer: User, cursor: str | None, limit: int) -> tuple[Page, int]:

@@ -66,7 +66,7 @@ def claim(run_id: int, now: datetime | None = None) -> WorkflowRun | None:
     if run.definition is None:
         # Fixed at the first claim; a resumed run keeps it (see the model).
         workflow = run.workflow
-        definition = {"conditions": workflow.conditions, "actions": workflow.actions, "reenroll": workflow.reenroll}
+        definition = {"record_type": workflow.record_type, "conditions": workflow.conditions, "actions": workflow.actions, "reenroll": workflow.reenroll}
         WorkflowRun.objects.filter(id=run_id, definition__isnull=True).update(definition=definition)
         run.refresh_from_db(fields=["definition"])
     return run
@@ -89,15 +89,17 @@ def do_process_run(run_id: int, now: datetime | None = None) -> str | None:
     if actor is None:
         _finish(run, RunStatus.FAILED, "nobody to act as: the workflow's editor is no longer an active admin or manager")
         return RunStatus.FAILED
+    definition = run.definition
+    if definition["record_type"] != run.record_type:
+        _finish(run, RunStatus.DONE, f"the workflow was switched to {definition['record_type']} records before this run of {run.record_type} records")
+        return RunStatus.DONE
     now = timezone.now()
     tz = company_tz()
     ctx = Context(now=now, tz=tz, user_id=actor.id)
-    definition = run.definition
-    model = MODELS[workflow.record_type]
-    candidates = model.objects.all()
+    candidates = MODELS[run.record_type].objects.all()
     if run.record_ids is not None:
         candidates = candidates.filter(id__in=run.record_ids)
-    matched = filter_records(candidates, workflow.record_type, definition["conditions"], ctx).order_by("id").values_list("id", flat=True)
+    matched = filter_records(candidates, run.record_type, definition["conditions"], ctx).order_by("id").values_list("id", flat=True)
     if definition["reenroll"]:
         # A record that no longer meets the criteria may enroll again later.
         leaving = Enrollment.objects.filter(workflow=workflow).exclude(run=run).exclude(record_id__in=matched)
@@ -139,10 +141,10 @@ def _process_record(run, workflow, actor, record_id: int, actions: list[dict], t
     for index, action in enumerate(actions):
         if index in done:
             continue
-        record = MODELS[workflow.record_type].objects.filter(id=record_id).first()
+        record = MODELS[run.record_type].objects.filter(id=record_id).first()
         if record is None:  # deleted meanwhile
             break
-        step = Step(run.id, workflow.id, workflow.name, run.event_key, actor, workflow.record_type, record, index, tz, now, workflow.secret)
+        step = Step(run.id, workflow.id, workflow.name, run.event_key, actor, run.record_type, record, index, tz, now, workflow.secret)
         _perform(run, step, action)
     return True
 
@@ -213,7 +215,7 @@ def do_schedule_due(now: datetime | None = None) -> list[int]:
             )
             if taken:
                 key = f"schedule:{slot.astimezone(tz):%Y-%m-%dT%H:%M}"
-                created += triggers.create_runs(Trigger.SCHEDULE, [(workflow.id, key, None)])
+                created += triggers.create_runs(Trigger.SCHEDULE, [(workflow.id, workflow.record_type, key, None)])
     return created
 
 

@@ -85,6 +85,7 @@ class RunOut(Schema):
     workflow_id: int
     event_key: str
     trigger: str
+    record_type: str
     status: Literal[tuple(RunStatus.values)]  # type: ignore[valid-type]
     attempts: int
     matched_count: int

@@ -41,26 +41,28 @@ def _listening(trigger: str, record_type: str | None = None) -> list[tuple[int, 
     return list(workflows.values_list("id", "record_type"))
 
 
-def create_runs(trigger: str, rows: Sequence[tuple[int, str, list[int] | None]]) -> list[int]:
-    """Insert (workflow id, event key, record ids) runs, skipping those that
-    exist, and enqueue the new ones once the transaction commits."""
+def create_runs(trigger: str, rows: Sequence[tuple[int, str, str, list[int] | None]]) -> list[int]:
+    """Insert (workflow id, record type, event key, record ids) runs,
+    skipping those that exist, and enqueue the new ones once the
+    transaction commits."""
     from workflows.models import RunStatus, WorkflowRun
 
     if not rows:
         return []
-    workflow_ids = {w for w, _, _ in rows}
-    keys = {key for _, key, _ in rows}
+    workflow_ids = {w for w, _, _, _ in rows}
+    keys = {key for _, _, key, _ in rows}
     existing = set(WorkflowRun.objects.filter(workflow_id__in=workflow_ids, event_key__in=keys).values_list("workflow_id", "event_key"))
-    fresh = [(w, key, ids) for w, key, ids in rows if (w, key) not in existing]
+    fresh = [(w, record_type, key, ids) for w, record_type, key, ids in rows if (w, key) not in existing]
     if not fresh:
         return []  # delivered before: that run stands
     # ignore_conflicts: a concurrent writer may insert the same run first.
     WorkflowRun.objects.bulk_create(
-        [WorkflowRun(workflow_id=w, event_key=key, trigger=trigger, record_ids=ids) for w, key, ids in fresh], ignore_conflicts=True
+        [WorkflowRun(workflow_id=w, record_type=record_type, event_key=key, trigger=trigger, record_ids=ids) for w, record_type, key, ids in fresh],
+        ignore_conflicts=True,
     )
     ids: list[int] = []
     keys_by_workflow: dict[int, list[str]] = {}
-    for w, key, _ in fresh:
+    for w, _, key, _ in fresh:
         keys_by_workflow.setdefault(w, []).append(key)
     for w, keys_of in keys_by_workflow.items():
         ids += WorkflowRun.objects.filter(workflow_id=w, event_key__in=keys_of, status=RunStatus.PENDING).values_list("id", flat=True)
@@ -79,14 +81,14 @@ def _enqueue(run_ids: list[int]) -> None:
 
 def record_created(record_type: str, record_id: int) -> None:
     workflows = _listening("record_created", record_type)
-    create_runs("record_created", [(w, f"created:{record_type}:{record_id}", [record_id]) for w, _ in workflows])
+    create_runs("record_created", [(w, record_type, f"created:{record_type}:{record_id}", [record_id]) for w, _ in workflows])
 
 
 def record_updated(record_type: str, record) -> None:
     """``record`` just saved: its updated_at names this change."""
     workflows = _listening("record_updated", record_type)
     key = f"updated:{record_type}:{record.id}:{record.updated_at.isoformat()}"
-    create_runs("record_updated", [(w, key, [record.id]) for w, _ in workflows])
+    create_runs("record_updated", [(w, record_type, key, [record.id]) for w, _ in workflows])
 
 
 def touchpoints_logged(touchpoint_ids: Sequence[int]) -> None:
@@ -110,7 +112,7 @@ def touchpoints_logged(touchpoint_ids: Sequence[int]) -> None:
                 if record_id is not None:
                     linked.setdefault((tp, record_type), []).append(record_id)
     rows = [
-        (w, f"touchpoint:{tp}", sorted(set(linked[(tp, record_type)])))
+        (w, record_type, f"touchpoint:{tp}", sorted(set(linked[(tp, record_type)])))
         for tp in touchpoint_ids
         for w, record_type in workflows
         if (tp, record_type) in linked

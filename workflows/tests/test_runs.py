@@ -226,3 +226,13 @@ def test_a_run_acts_as_its_editor_and_fails_without_one(wf, admin, world):
     assert runner.do_process_run(run.id) == RunStatus.FAILED
     run.refresh_from_db()
     assert "nobody to act as" in run.error and WorkflowRunStep.objects.count() == 0
+
+
+def test_a_run_whose_workflow_switched_record_type_does_nothing(wf, admin, world):
+    made = wf(actions=[{"type": "notify", "params": {"title": "New"}}])
+    triggers.record_created("deal", world["deal"])
+    assert admin.patch(f"workflows/{made['id']}", {"record_type": "contact"}).status_code == 200
+    (run,) = runs_of(made["id"])
+    assert runner.do_process_run(run.id) == RunStatus.DONE
+    run.refresh_from_db()
+    assert "switched to contact records" in run.error and not WorkflowRunStep.objects.exists()
