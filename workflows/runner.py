@@ -77,7 +77,10 @@ def _finish(run: WorkflowRun, status: str, error: str = "", **counts: int) -> No
 
 
 def do_process_run(run_id: int, now: datetime | None = None) -> str | None:
-    """Process one run if it can be claimed; its final status, or None."""
+    """Process one run if it can be claimed; its final status, or None.
+    ``now`` (the claim's time and the moment the criteria are judged at)
+    is for tests; the worker passes nothing."""
+    now = now or timezone.now()
     run = claim(run_id, now)
     if run is None:
         return None
@@ -93,7 +96,6 @@ def do_process_run(run_id: int, now: datetime | None = None) -> str | None:
     if definition["record_type"] != run.record_type:
         _finish(run, RunStatus.DONE, f"the workflow was switched to {definition['record_type']} records before this run of {run.record_type} records")
         return RunStatus.DONE
-    now = timezone.now()
     tz = company_tz()
     ctx = Context(now=now, tz=tz, user_id=actor.id)
     candidates = MODELS[run.record_type].objects.all()
@@ -155,8 +157,11 @@ def _perform(run: WorkflowRun, step: Step, action: dict) -> None:
         with transaction.atomic(), triggers.suppressed():
             outcome = PERFORM[action["type"]](step, action["params"])
             row = WorkflowRunStep.objects.create(**fields, outcome=outcome.outcome, detail=outcome.detail[:2000], payload=outcome.payload)
-    except IntegrityError:
-        return  # logged by a concurrent worker of the same run: its effect stands, this one rolled back
+    except IntegrityError as exc:
+        if WorkflowRunStep.objects.filter(run_id=run.id, action_index=step.index, record_id=step.record.id).exists():
+            return  # logged by a concurrent worker of the same run: its effect stands, this one rolled back
+        _log_failure(fields, f"refused by the database: {exc}")
+        return
     except ServiceError as exc:
         _log_failure(fields, str(exc))
         return

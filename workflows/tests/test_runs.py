@@ -236,3 +236,16 @@ def test_a_run_whose_workflow_switched_record_type_does_nothing(wf, admin, world
     assert runner.do_process_run(run.id) == RunStatus.DONE
     run.refresh_from_db()
     assert "switched to contact records" in run.error and not WorkflowRunStep.objects.exists()
+
+
+def test_today_in_the_criteria_is_the_company_time_zones_day(wf, alice, world, settings):
+    settings.COMPANY_TIME_ZONE = "Pacific/Auckland"  # UTC+13 in December
+    now = utc("2026-12-04 12:00")  # already Dec 5, 01:00 in Auckland
+    alice.post("touchpoints", {"kind": "email", "occurred_at": "2026-12-04T11:30:00+00:00", "contact_ids": [world["carol"]]})  # Dec 5, 00:30 there
+    alice.post("touchpoints", {"kind": "email", "occurred_at": "2026-12-04T10:30:00+00:00", "contact_ids": [world["dave"]]})  # Dec 4, 23:30 there
+    made = wf(record_type="contact", trigger="schedule", schedule_time="01:00", conditions={"all": [{"field": "last_contacted_on", "operator": "today"}]}, actions=[{"type": "notify", "params": {"title": "Contacted today"}}])
+    Workflow.objects.filter(id=made["id"]).update(last_slot=None)
+    (run_id,) = runner.do_schedule_due(now)
+    assert WorkflowRun.objects.get(id=run_id).event_key == "schedule:2026-12-05T01:00"
+    runner.do_process_run(run_id, now)
+    assert list(WorkflowRunStep.objects.values_list("record_id", flat=True)) == [world["carol"]]
