@@ -22,6 +22,7 @@ and the newly cleared.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import reduce
@@ -43,6 +44,7 @@ from crm.models import CLOSED_STAGES, IDLE_PERIOD_CHANGED, IS_CLOSED, QUIET_SINC
 
 OPEN_STAGES = tuple(s for s in DealStage.values if s not in CLOSED_STAGES)
 NOTIFICATION_BATCH = 2000
+SCAN_BATCH = 5000
 
 
 @dataclass
@@ -80,6 +82,24 @@ def update_returning(qs: QuerySet, assignments: dict[str, str], returning: list[
     with connections[router.db_for_write(qs.model)].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def update_in_batches(qs: QuerySet, assignments: dict[str, str], returning: list[str], handle: Callable[[list[tuple]], None]) -> int:
+    """Run the conditional update on at most SCAN_BATCH rows at a time, each
+    batch with ``handle(rows)`` (its notifications) in its own transaction,
+    until a batch comes back short. Short transactions: a cold first scan
+    that alerts 400,000 deals never holds their row locks (and a touchpoint
+    waiting on one) for more than a batch. Each batch leaves the partial
+    index it was read from, so the next one starts where it ended."""
+    total = 0
+    while True:
+        batch = qs.filter(pk__in=qs.order_by().values("pk")[:SCAN_BATCH])
+        with transaction.atomic():
+            rows = update_returning(batch, assignments, returning)
+            handle(rows)
+        total += len(rows)
+        if len(rows) < SCAN_BATCH:
+            return total
 
 
 def _as_datetime(value) -> datetime:
@@ -183,12 +203,12 @@ def _url_of(name: str, **placeholder: int):
 
 def raise_idle_deals(config: AlertConfig, now: datetime, result: ScanResult) -> None:
     deal_url = _url_of("deal-detail", record_id=987654321)
-    with transaction.atomic():
-        rows = update_returning(idle_deals(config, now), *IDLE_RAISE)
-        notifications = []
+
+    def alerts(rows: list[tuple]) -> list[Alert]:
+        out = []
         for deal_id, owner_id, name, stage, quiet_since in rows:
             quiet_since = _as_datetime(quiet_since).astimezone(UTC)
-            notifications.append(
+            out.append(
                 Alert(
                     user_id=owner_id,
                     kind=NotificationKind.IDLE_DEAL,
@@ -201,8 +221,9 @@ def raise_idle_deals(config: AlertConfig, now: datetime, result: ScanResult) -> 
                     created_at=now,
                 )
             )
-        _deliver(notifications, result)
-    result.raised["idle_deal"] += len(rows)
+        return out
+
+    result.raised["idle_deal"] += update_in_batches(idle_deals(config, now), *IDLE_RAISE, lambda rows: _deliver(alerts(rows), result))
 
 
 def cleared_deals() -> QuerySet:
@@ -213,10 +234,8 @@ def cleared_deals() -> QuerySet:
 def clear_idle_deals(now: datetime, result: ScanResult) -> None:
     """Alerted deals that were contacted (a new quiet period) or closed:
     state back to NULL, their alert resolved."""
-    with transaction.atomic():
-        ids = [row[0] for row in update_returning(cleared_deals(), *IDLE_CLEAR)]
-        _resolve("deal", NotificationKind.IDLE_DEAL, ids, now)
-    result.cleared["idle_deal"] += len(ids)
+    resolve = lambda rows: _resolve("deal", NotificationKind.IDLE_DEAL, [row[0] for row in rows], now)  # noqa: E731
+    result.cleared["idle_deal"] += update_in_batches(cleared_deals(), *IDLE_CLEAR, resolve)
 
 
 # --- overdue tasks and events ----------------------------------------------------------
@@ -238,9 +257,9 @@ def raise_overdue_tasks(now: datetime, result: ScanResult) -> None:
     for today, zones in sorted(local_todays(now).items()):
         owners = User.objects.filter(time_zone__in=zones).values("id")
         qs = Task.objects.filter(TASK_IS_OPEN, TASK_ALERT_STALE, owner__isnull=False, due_date__lt=today, owner_id__in=owners)
-        with transaction.atomic():
-            rows = update_returning(qs, {"overdue_alerted_for": '"due_date"'}, ["id", "owner_id", "title", "due_date"])
-            notifications = [
+
+        def alerts(rows: list[tuple]) -> list[Alert]:
+            return [
                 Alert(
                     user_id=owner_id,
                     kind=NotificationKind.OVERDUE_TASK,
@@ -254,20 +273,21 @@ def raise_overdue_tasks(now: datetime, result: ScanResult) -> None:
                 )
                 for task_id, owner_id, title, due in rows
             ]
-            _deliver(notifications, result)
-        result.raised["overdue_task"] += len(rows)
+
+        returning = ["id", "owner_id", "title", "due_date"]
+        result.raised["overdue_task"] += update_in_batches(qs, {"overdue_alerted_for": '"due_date"'}, returning, lambda rows: _deliver(alerts(rows), result))
 
 
 def raise_overdue_events(now: datetime, result: ScanResult) -> None:
     """Planned events whose end is past and nobody marked Held or Not Held."""
     qs = Event.objects.filter(EVENT_IS_PLANNED, EVENT_ALERT_STALE, owner__isnull=False, end_at__lt=now)
-    with transaction.atomic():
-        rows = update_returning(qs, {"overdue_alerted_for": '"end_at"'}, ["id", "owner_id", "subject", "end_at"])
-        notifications = []
-        dashboard = reverse("dashboard")
+    dashboard = reverse("dashboard")
+
+    def alerts(rows: list[tuple]) -> list[Alert]:
+        out = []
         for event_id, owner_id, subject, end_at in rows:
             end_at = _as_datetime(end_at).astimezone(UTC)
-            notifications.append(
+            out.append(
                 Alert(
                     user_id=owner_id,
                     kind=NotificationKind.OVERDUE_EVENT,
@@ -280,8 +300,10 @@ def raise_overdue_events(now: datetime, result: ScanResult) -> None:
                     created_at=now,
                 )
             )
-        _deliver(notifications, result)
-    result.raised["overdue_event"] += len(rows)
+        return out
+
+    returning = ["id", "owner_id", "subject", "end_at"]
+    result.raised["overdue_event"] += update_in_batches(qs, {"overdue_alerted_for": '"end_at"'}, returning, lambda rows: _deliver(alerts(rows), result))
 
 
 def clear_overdue(now: datetime, result: ScanResult) -> None:
@@ -289,7 +311,5 @@ def clear_overdue(now: datetime, result: ScanResult) -> None:
     tasks = Task.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(TASK_IS_OPEN) | Q(TASK_ALERT_STALE)))
     events = Event.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(EVENT_IS_PLANNED) | Q(EVENT_ALERT_STALE)))
     for record_type, kind, qs in (("task", NotificationKind.OVERDUE_TASK, tasks), ("event", NotificationKind.OVERDUE_EVENT, events)):
-        with transaction.atomic():
-            ids = [row[0] for row in update_returning(qs, {"overdue_alerted_for": "NULL"}, ["id"])]
-            _resolve(record_type, kind, ids, now)
-        result.cleared[kind] += len(ids)
+        resolve = lambda rows, record_type=record_type, kind=kind: _resolve(record_type, kind, [row[0] for row in rows], now)  # noqa: E731
+        result.cleared[kind] += update_in_batches(qs, {"overdue_alerted_for": "NULL"}, ["id"], resolve)

@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     console.print("scans (do_scan_alerts: clear, raise idle, overdue tasks and events):")
     cold = scan("first scan (cold: nothing alerted yet)", now)
     _analyze()
-    steady = [scan("nothing new (steady state)", now + timedelta(seconds=1))]
+    steady = [scan("nothing new (steady state)", now)]
     steady.append(scan("5 minutes later", now + timedelta(minutes=5)))
     originals = _touch_alerted(TOUCHED, now + timedelta(minutes=30))
     touched = len(originals)

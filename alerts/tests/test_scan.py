@@ -269,3 +269,17 @@ def test_the_scan_costs_the_same_statements_for_one_deal_or_many(alice, world):
     with CaptureQueriesContext(connection) as many:
         assert do_scan_alerts(NOW + timedelta(minutes=5)).raised["idle_deal"] == 30
     assert len(many) == len(one)
+
+
+def test_a_big_scan_goes_in_batches_and_misses_nothing(alice, world, monkeypatch):
+    from alerts import scan
+
+    monkeypatch.setattr(scan, "SCAN_BATCH", 3)
+    for i in range(7):
+        alice.post("deals", {"name": f"Old {i}", "created_at": at("2025-01-01 00:00")})
+    assert do_scan_alerts(NOW).raised["idle_deal"] == 8
+    assert Notification.objects.filter(kind="idle_deal").count() == 8
+    for deal in Deal.objects.all():
+        touch(alice, deal.id, "2026-06-01 13:00")
+    assert do_scan_alerts(NOW + timedelta(hours=2)).cleared["idle_deal"] == 8
+    assert Notification.objects.filter(kind="idle_deal", resolved_at__isnull=True).count() == 0
