@@ -105,3 +105,21 @@ def test_run_log_pages(admin, alice, charlie, world, wf):
     assert "1 more step on records you cannot see" in outsider and f"/deals/{world['deal']}/" not in outsider
     assert browser(alice).get(f"/workflows/{made['id']}/runs/{run.id + 99}").status_code == 404
     assert browser(alice).get(f"/workflows/{made['id'] + 99}/runs/").status_code == 404
+
+
+def test_admin_shows_workflows_runs_and_steps_read_only(admin, world, wf):
+    from django.contrib.auth import get_user_model
+
+    from workflows.models import WorkflowRunStep
+
+    made = wf()
+    triggers.record_created("deal", world["deal"])
+    (run,) = runs_of(made["id"])
+    runner.do_process_run(run.id)
+    root = browser(admin)
+    get_user_model().objects.filter(id=admin.user.id).update(is_staff=True, is_superuser=True)
+    step = WorkflowRunStep.objects.get()
+    for path in (f"workflow/{made['id']}", f"workflowrun/{run.id}", f"workflowrunstep/{step.id}"):
+        response = root.get(f"/admin/workflows/{path}/change/")
+        assert response.status_code == 200, path
+        assert made["secret"] not in text(response)
