@@ -18,7 +18,7 @@ DIRECTIONS = [("desc", "Descending (newest, largest, Z first)"), ("asc", "Ascend
 class ListForm(ServiceForm):
     field_map = {"shared_user_ids": "shared_users", "shared_team_ids": "shared_teams", "sort": "sort_field"}
 
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(label="List name", max_length=200)
     columns = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, help_text="Shown in this order from left to right")
     sort_field = forms.ChoiceField(label="Sort by")
     sort_direction = forms.ChoiceField(label="Order", choices=DIRECTIONS)

@@ -24,7 +24,6 @@ from lists.export import export_response
 from lists.forms import ListForm
 from lists.models import SavedList
 from lists.rows import page_cell
-from lists.columns import TITLE_COLUMNS
 
 PREFIX = "c"
 TITLES = {"organization": "Organizations", "contact": "Contacts", "deal": "Deals"}
@@ -118,12 +117,14 @@ def list_delete(request, list_id: int):
 
 def _rows(request, saved_list: SavedList, page, columns) -> list[dict]:
     tz = request.user.tzinfo
-    # The record's name links to it; a list showing no name links its first column.
-    link_first = not any(c.name in TITLE_COLUMNS for c in columns)
     rows = []
     for record in page.items:
         cells = [page_cell(c, record, tz) for c in columns]
-        if link_first and cells:
+        # The record's name links to it (a contact's first and last name
+        # both, when filled); a row showing no name links its first cell.
+        for cell in cells:
+            cell["link"] = cell["link"] and bool(cell["text"])
+        if cells and not any(cell["link"] for cell in cells):
             cells[0]["link"] = True
         rows.append({"id": record.id, "url": reverse(f"{saved_list.record_type}-detail", args=[record.id]), "cells": cells})
     return rows

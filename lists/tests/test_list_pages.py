@@ -177,3 +177,13 @@ def test_the_export_link_downloads_the_csv(alice, world):
 def test_the_pages_need_a_signed_in_user(client, url):
     response = client.get(url)
     assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_every_input_of_the_list_pages_has_a_label(alice, world):
+    from web.tests.test_accessibility import unlabelled
+
+    saved = alice.post("lists", {"name": "Mine", "record_type": "deal", "conditions": {"all": [{"field": "stage", "operator": "in", "value": ["proposal"]}, {"field": "owner", "operator": "equals", "value": "me"}]}}).json()
+    client = browser(alice)
+    for url in ("/lists/new", "/lists/new?record_type=contact", f"/lists/{saved['id']}/edit"):
+        page = client.get(url).content.decode()
+        assert "<input" in page and unlabelled(page) == [], url
