@@ -187,3 +187,11 @@ def test_every_input_of_the_list_pages_has_a_label(alice, world):
     for url in ("/lists/new", "/lists/new?record_type=contact", f"/lists/{saved['id']}/edit"):
         page = client.get(url).content.decode()
         assert "<input" in page and unlabelled(page) == [], url
+
+
+def test_the_django_admin_shows_lists_read_only(alice, world, admin_client):
+    saved = alice.post("lists", {"name": "Seen in admin", "record_type": "deal", "shared_user_ids": []}).json()
+
+    assert "Seen in admin" in admin_client.get("/admin/lists/savedlist/").content.decode()
+    page = admin_client.get(f"/admin/lists/savedlist/{saved['id']}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
