@@ -59,4 +59,5 @@ def get_run(request, workflow_id: RecordId, run_id: RecordId, cursor: Cursor = N
     order, paginated; steps on records the caller may not see are only counted."""
     run = queries.get_run(services.get_workflow(workflow_id), run_id)
     page, hidden = queries.steps(run, request.auth, cursor, limit)
-    return {**queries.run_out(run), "steps": [queries.step_out(s) for s in page.items], "hidden_steps": hidden, "next_cursor": page.next_cursor}
+    steps = [queries.step_out(s) for s in page.items]
+    return {**queries.run_out(run), "matched_record_ids": queries.visible_matched_ids(run, request.auth), "steps": steps, "hidden_steps": hidden, "next_cursor": page.next_cursor}

@@ -79,6 +79,8 @@ class WorkflowRun(models.Model):
     # resumed run keeps doing what it started, even if the workflow was edited.
     definition = models.JSONField(null=True, blank=True)
     matched_count = models.PositiveIntegerField(default=0)  # records meeting the criteria
+    # Which they were: the first MATCHED_KEPT ids (a daily run over every contact may match a million).
+    matched_ids = models.JSONField(default=list, blank=True)
     acted_count = models.PositiveIntegerField(default=0)  # of those, not already enrolled
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -100,6 +100,15 @@ def visible_steps(run: WorkflowRun, viewer: User) -> QuerySet:
     return steps.filter(record_id__in=visible(MODELS[run.record_type], viewer).values("id"))
 
 
+def visible_matched_ids(run: WorkflowRun, viewer: User) -> list[int]:
+    """The run's kept matched ids (runner.MATCHED_KEPT) the viewer may see, in order."""
+    ids = run.matched_ids or []
+    if viewer.sees_everything or not ids:
+        return list(ids)
+    shown = set(visible(MODELS[run.record_type], viewer).filter(id__in=ids).values_list("id", flat=True))
+    return [i for i in ids if i in shown]
+
+
 def steps(run: WorkflowRun, viewer: User, cursor: str | None, limit: int) -> tuple[Page, int]:
     """The run's steps the viewer may see, in the order they happened, and
     how many others there are."""

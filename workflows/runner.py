@@ -38,6 +38,7 @@ STALE_AFTER = timedelta(minutes=10)  # a running run not heard from this long lo
 LOST_AFTER = timedelta(minutes=2)  # a pending run not picked up this long lost its job
 MAX_ATTEMPTS = 5
 BATCH = 500
+MATCHED_KEPT = 1000  # matched record ids kept on the run
 
 
 def company_tz() -> ZoneInfo:
@@ -109,11 +110,13 @@ def do_process_run(run_id: int, now: datetime | None = None) -> str | None:
             leaving = leaving.filter(record_id__in=run.record_ids)
         leaving.delete()
     matched_count = acted = 0
+    kept: list[int] = []
     last = 0
     while True:
         ids = list(matched.filter(id__gt=last)[:BATCH])
         if not ids:
             break
+        kept += ids[: MATCHED_KEPT - len(kept)]
         for record_id in ids:
             matched_count += 1
             if _process_record(run, workflow, actor, record_id, definition["actions"], tz, now):
@@ -122,7 +125,7 @@ def do_process_run(run_id: int, now: datetime | None = None) -> str | None:
         # Heartbeat: a long run is not taken for a dead one by the sweeper.
         WorkflowRun.objects.filter(id=run.id).update(started_at=timezone.now())
     failed = WorkflowRunStep.objects.filter(run=run, outcome=StepOutcome.FAILED).count()
-    _finish(run, RunStatus.DONE, f"{failed} action(s) failed" if failed else "", matched_count=matched_count, acted_count=acted)
+    _finish(run, RunStatus.DONE, f"{failed} action(s) failed" if failed else "", matched_count=matched_count, acted_count=acted, matched_ids=kept)
     return RunStatus.DONE
 
 

@@ -116,6 +116,7 @@ class StepOut(Schema):
 
 
 class RunDetail(RunOut):
+    matched_record_ids: list[int] = Field(description="The records that met the criteria (the first 1,000), those the caller may see")
     steps: list[StepOut]
     hidden_steps: int = Field(description="Steps on records the caller may not see")
     next_cursor: str | None

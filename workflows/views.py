@@ -174,6 +174,7 @@ def workflow_run(request, workflow_id: int, run_id: int):
         "run": queries.run_out(run),
         "steps": [queries.step_out(s) for s in page.items],
         "hidden": hidden,
+        "matched_ids": queries.visible_matched_ids(run, request.user)[:200],
         "record_url": f"{run.record_type}-detail",
         "next_url": _page_url(page.next_cursor),
         "first_url": "?" if request.GET.get("cursor") else None,

@@ -84,7 +84,9 @@ def test_run_log_lists_runs_newest_first_and_hides_steps_on_records_the_reader_c
     assert (rest["items"][0]["acted_count"], rest["items"][0]["step_counts"]) == (1, {"done": 1})
     mine = alice.get(f"workflows/{made['id']}/runs/{first.id}").json()
     assert [(s["record_id"], s["action_type"], s["outcome"]) for s in mine["steps"]] == [(world["carol"], "notify", "done")]
+    assert mine["matched_record_ids"] == [world["carol"]]
+    assert alice.get(f"workflows/{made['id']}/runs/{second.id}").json()["matched_record_ids"] == [world["carol"]]  # matched, not acted on
     theirs = charlie.get(f"workflows/{made['id']}/runs/{first.id}").json()
-    assert theirs["steps"] == [] and theirs["hidden_steps"] == 1
+    assert theirs["steps"] == [] and theirs["hidden_steps"] == 1 and theirs["matched_record_ids"] == []
     assert alice.get(f"workflows/{made['id']}/runs/{first.id + 1000}").status_code == 404
     assert made["trigger"] == Trigger.RECORD_UPDATED
