@@ -249,3 +249,28 @@ def test_today_in_the_criteria_is_the_company_time_zones_day(wf, alice, world, s
     assert WorkflowRun.objects.get(id=run_id).event_key == "schedule:2026-12-05T01:00"
     runner.do_process_run(run_id, now)
     assert list(WorkflowRunStep.objects.values_list("record_id", flat=True)) == [world["carol"]]
+
+
+@pytest.fixture
+def huey_in_process():
+    from huey.contrib.djhuey import HUEY
+
+    before = HUEY.immediate
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = before
+
+
+def test_the_minute_tick_creates_due_runs_and_revives_lost_ones(wf, world, huey_in_process):
+    scheduled = wf(trigger="schedule", schedule_time="00:00")
+    Workflow.objects.filter(id=scheduled["id"]).update(last_slot=None)
+    lost = wf(actions=[FOLLOW_UP])
+    triggers.record_created("deal", world["deal"])  # its job never arrives (the commit hook does not run in a test)
+    WorkflowRun.objects.filter(workflow_id=lost["id"]).update(created_at=timezone.now() - timedelta(minutes=5))
+    tasks.tick.call_local()
+    (revived,) = runs_of(lost["id"])
+    assert revived.status == RunStatus.DONE and Task.objects.count() == 1
+    (due,) = runs_of(scheduled["id"])
+    assert due.event_key.startswith("schedule:") and due.event_key.endswith("T00:00")
+    tasks.tick.call_local()
+    assert len(runs_of(scheduled["id"])) == 1
