@@ -45,6 +45,7 @@ from crm.models import CLOSED_STAGES, IDLE_PERIOD_CHANGED, IS_CLOSED, QUIET_SINC
 OPEN_STAGES = tuple(s for s in DealStage.values if s not in CLOSED_STAGES)
 NOTIFICATION_BATCH = 2000
 SCAN_BATCH = 5000
+INSERT_ROWS = 500  # 4,500 parameters a statement: within SQLite's 32,766
 
 
 @dataclass
@@ -85,20 +86,26 @@ def update_returning(qs: QuerySet, assignments: dict[str, str], returning: list[
 
 
 def update_in_batches(qs: QuerySet, assignments: dict[str, str], returning: list[str], handle: Callable[[list[tuple]], None]) -> int:
-    """Run the conditional update on at most SCAN_BATCH rows at a time, each
-    batch with ``handle(rows)`` (its notifications) in its own transaction,
-    until a batch comes back short. Short transactions: a cold first scan
-    that alerts 400,000 deals never holds their row locks (and a touchpoint
-    waiting on one) for more than a batch. Each batch leaves the partial
-    index it was read from, so the next one starts where it ended."""
+    """The conditional update, SCAN_BATCH rows at a time, each batch with
+    ``handle(rows)`` (its notifications) in its own transaction: a cold
+    first scan that alerts 400,000 deals never holds their row locks (and a
+    touchpoint waiting on one) for more than a batch.
+
+    A batch is two statements: the ids, read in the order of the partial
+    index ``qs`` is ordered by (a LIMIT without that order lets PostgreSQL
+    pick a table scan it expects to stop early), then the UPDATE of those
+    ids that still meet ``qs``'s WHERE. Each batch leaves the index it was
+    read from, so the next one starts where it ended."""
     total = 0
     while True:
-        batch = qs.filter(pk__in=qs.order_by().values("pk")[:SCAN_BATCH])
+        ids = list(qs.values_list("pk", flat=True)[:SCAN_BATCH])
+        if not ids:
+            return total
         with transaction.atomic():
-            rows = update_returning(batch, assignments, returning)
+            rows = update_returning(qs.filter(pk__in=ids), assignments, returning)
             handle(rows)
         total += len(rows)
-        if len(rows) < SCAN_BATCH:
+        if len(ids) < SCAN_BATCH:
             return total
 
 
@@ -133,21 +140,22 @@ class Alert(NamedTuple):
 def _deliver(rows: list[Alert], result: ScanResult) -> None:
     """Insert the alerts' notifications. ON CONFLICT DO NOTHING: a key
     already delivered (a state reset by hand, a replayed scan) adds nothing,
-    as do_notify would answer None. One prepared INSERT run for every row
-    (executemany): the ORM's bulk_create spent more time building SQL than
-    the database spent storing the rows (cold scans alert thousands)."""
+    as do_notify would answer None. Multi-row INSERTs of plain values: the
+    ORM's bulk_create spent more time building SQL than the database spent
+    storing the rows, and executemany costs a round trip a row (a cold scan
+    alerts hundreds of thousands)."""
     if not rows:
         return
     connection = connections[router.db_for_write(Notification)]
     quote = connection.ops.quote_name
     created = Notification._meta.get_field("created_at").get_db_prep_value(rows[0].created_at, connection)
-    sql = (
-        f"INSERT INTO {quote(Notification._meta.db_table)} ({', '.join(quote(c) for c in NOTIFICATION_COLUMNS)}) "
-        f"VALUES ({', '.join(['%s'] * len(NOTIFICATION_COLUMNS))}) ON CONFLICT DO NOTHING"
-    )
+    head = f"INSERT INTO {quote(Notification._meta.db_table)} ({', '.join(quote(c) for c in NOTIFICATION_COLUMNS)}) VALUES "
+    one = f"({', '.join(['%s'] * len(NOTIFICATION_COLUMNS))})"
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), NOTIFICATION_BATCH):
-            cursor.executemany(sql, [(n.user_id, n.kind, n.title, n.body, n.url, n.record_type, n.record_id, n.key, created) for n in rows[start : start + NOTIFICATION_BATCH]])
+        for start in range(0, len(rows), INSERT_ROWS):
+            chunk = rows[start : start + INSERT_ROWS]
+            params = [v for n in chunk for v in (n.user_id, n.kind, n.title, n.body, n.url, n.record_type, n.record_id, n.key, created)]
+            cursor.execute(head + ", ".join([one] * len(chunk)) + " ON CONFLICT DO NOTHING", params)
     for row in rows:
         result.delivered[row.user_id].append(row.key)
 
@@ -180,13 +188,13 @@ def idle_deals(config: AlertConfig, now: datetime) -> QuerySet:
     quiet = Q(quiet_since__lt=now - timedelta(days=min(days.values())))
     if len(by_days) > 1:
         quiet &= reduce(or_, (Q(stage__in=stages, quiet_since__lt=now - timedelta(days=n)) for n, stages in sorted(by_days.items())))
-    qs = Deal.objects.alias(quiet_since=QUIET_SINCE).filter(~Q(IS_CLOSED), IDLE_PERIOD_CHANGED, quiet, owner__isnull=False)
+    qs = Deal.objects.alias(quiet_since=QUIET_SINCE).filter(~Q(IS_CLOSED), IDLE_PERIOD_CHANGED, quiet, owner__isnull=False).order_by(QUIET_SINCE.asc())
     tree = config.deal_conditions or {"all": []}
     if tree != {"all": []}:  # the empty tree watches every deal
         from automation.conditions import Context, filter_records
 
         matching = filter_records(Deal.objects.all(), "deal", tree, Context(now=now, tz=company_zone()))
-        qs = qs.filter(id__in=matching.values("id"))
+        qs = qs.filter(id__in=matching.order_by().values("id"))
     return qs
 
 
@@ -228,7 +236,7 @@ def raise_idle_deals(config: AlertConfig, now: datetime, result: ScanResult) -> 
 
 def cleared_deals() -> QuerySet:
     """Alerted deals contacted (a new quiet period) or closed since (deal_idle_cleared_idx)."""
-    return Deal.objects.filter(Q(idle_alerted_for__isnull=False) & (Q(IS_CLOSED) | Q(IDLE_PERIOD_CHANGED)))
+    return Deal.objects.filter(Q(idle_alerted_for__isnull=False) & (Q(IS_CLOSED) | Q(IDLE_PERIOD_CHANGED))).order_by("id")
 
 
 def clear_idle_deals(now: datetime, result: ScanResult) -> None:
@@ -256,7 +264,7 @@ def raise_overdue_tasks(now: datetime, result: ScanResult) -> None:
     dashboard = reverse("dashboard")
     for today, zones in sorted(local_todays(now).items()):
         owners = User.objects.filter(time_zone__in=zones).values("id")
-        qs = Task.objects.filter(TASK_IS_OPEN, TASK_ALERT_STALE, owner__isnull=False, due_date__lt=today, owner_id__in=owners)
+        qs = Task.objects.filter(TASK_IS_OPEN, TASK_ALERT_STALE, owner__isnull=False, due_date__lt=today, owner_id__in=owners).order_by("due_date")
 
         def alerts(rows: list[tuple]) -> list[Alert]:
             return [
@@ -280,7 +288,7 @@ def raise_overdue_tasks(now: datetime, result: ScanResult) -> None:
 
 def raise_overdue_events(now: datetime, result: ScanResult) -> None:
     """Planned events whose end is past and nobody marked Held or Not Held."""
-    qs = Event.objects.filter(EVENT_IS_PLANNED, EVENT_ALERT_STALE, owner__isnull=False, end_at__lt=now)
+    qs = Event.objects.filter(EVENT_IS_PLANNED, EVENT_ALERT_STALE, owner__isnull=False, end_at__lt=now).order_by("end_at")
     dashboard = reverse("dashboard")
 
     def alerts(rows: list[tuple]) -> list[Alert]:
@@ -308,8 +316,8 @@ def raise_overdue_events(now: datetime, result: ScanResult) -> None:
 
 def clear_overdue(now: datetime, result: ScanResult) -> None:
     """Tasks done (or moved) and events held, not held (or moved) since their alert."""
-    tasks = Task.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(TASK_IS_OPEN) | Q(TASK_ALERT_STALE)))
-    events = Event.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(EVENT_IS_PLANNED) | Q(EVENT_ALERT_STALE)))
+    tasks = Task.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(TASK_IS_OPEN) | Q(TASK_ALERT_STALE))).order_by("id")
+    events = Event.objects.filter(Q(overdue_alerted_for__isnull=False) & (~Q(EVENT_IS_PLANNED) | Q(EVENT_ALERT_STALE))).order_by("id")
     for record_type, kind, qs in (("task", NotificationKind.OVERDUE_TASK, tasks), ("event", NotificationKind.OVERDUE_EVENT, events)):
         resolve = lambda rows, record_type=record_type, kind=kind: _resolve(record_type, kind, [row[0] for row in rows], now)  # noqa: E731
         result.cleared[kind] += update_in_batches(qs, {"overdue_alerted_for": "NULL"}, ["id"], resolve)

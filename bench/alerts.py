@@ -97,7 +97,8 @@ def main(argv=None) -> int:
     for name, plan in plans.items():
         console.print(f"[bold]{name}[/]")
         console.print(plan)
-    index_used = "deal_idle_candidates_idx" in plans["raise"] and "deal_idle_cleared_idx" in plans["clear"]
+    raise_plan, clear_plan = plans.values()
+    index_used = "deal_idle_candidates_idx" in raise_plan and "deal_idle_cleared_idx" in clear_plan
     worst = max(row["seconds"] for row in steady)
     met = worst < TARGET_S and index_used if db == "postgres" else index_used
     console.print(
@@ -202,24 +203,29 @@ def _untouch(originals: list[tuple]) -> None:
 
 
 def _plans(at: datetime) -> dict[str, str]:
+    """The plans of one batch of the raise and of the clearing pass: the
+    ids read from the partial index, then the UPDATE of those ids."""
     from django.db import connection, transaction
 
     from alerts import scan
     from alerts.services import get_config
 
-    statements = {
-        "raise": scan.update_sql(scan.idle_deals(get_config(), at), *scan.IDLE_RAISE),
-        "clear": scan.update_sql(scan.cleared_deals(), *scan.IDLE_CLEAR),
-    }
+    explain = "EXPLAIN (ANALYZE, BUFFERS)" if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN"
     plans = {}
     with transaction.atomic():  # EXPLAIN ANALYZE runs the UPDATE: rolled back
         with connection.cursor() as c:
-            for name, (sql, params) in statements.items():
-                if connection.vendor == "postgresql":
-                    c.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-                else:
-                    c.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-                plans[name] = "\n".join("  " + " ".join(str(part) for part in row[-1:]) for row in c.fetchall())
+            for name, qs, (assignments, returning) in (
+                ("raise", scan.idle_deals(get_config(), at), scan.IDLE_RAISE),
+                ("clear", scan.cleared_deals(), scan.IDLE_CLEAR),
+            ):
+                ids_sql, ids_params = qs.values_list("pk", flat=True)[: scan.SCAN_BATCH].query.sql_with_params()
+                ids = list(qs.values_list("pk", flat=True)[: scan.SCAN_BATCH]) or [0]
+                update, update_params = scan.update_sql(qs.filter(pk__in=ids), assignments, returning)
+                lines = []
+                for sql, params in ((ids_sql, ids_params), (update, update_params)):
+                    c.execute(f"{explain} {sql}", params)
+                    lines += ["  " + str(row[-1]) for row in c.fetchall()]
+                plans[f"{name} ({len(ids):,} ids, then their UPDATE)"] = "\n".join(lines)
         transaction.set_rollback(True)
     return plans
 
