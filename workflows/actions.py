@@ -306,7 +306,6 @@ class Step:
     index: int
     tz: ZoneInfo
     now: datetime
-    secret: str
 
     @property
     def key(self) -> str:

@@ -29,7 +29,7 @@ from accounts.models import User
 from automation.conditions import MODELS, Context, filter_records
 from config.errors import ServiceError
 from workflows import triggers
-from workflows.actions import EXTERNAL, PERFORM, Outcome, Step
+from workflows.actions import EXTERNAL, PERFORM, Step
 from workflows.models import Enrollment, RunStatus, StepOutcome, Trigger, Workflow, WorkflowRun, WorkflowRunStep
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def _process_record(run, workflow, actor, record_id: int, actions: list[dict], t
         record = MODELS[run.record_type].objects.filter(id=record_id).first()
         if record is None:  # deleted meanwhile
             break
-        step = Step(run.id, workflow.id, workflow.name, run.event_key, actor, run.record_type, record, index, tz, now, workflow.secret)
+        step = Step(run.id, workflow.id, workflow.name, run.event_key, actor, run.record_type, record, index, tz, now)
         _perform(run, step, action)
     return True
 
