@@ -1098,6 +1098,18 @@ class Demo:
         calls = self.create_calls()
         indirect = self.create_indirect()
         self.create_touchpoints(self.counts["touchpoints"] - held - mail - calls - indirect)
+        self.create_automation()
+
+    def create_automation(self) -> None:
+        """Saved lists, two workflows, the Smart Alerts configuration and a
+        first alert scan (issue #7), through their apps' services."""
+        from automation.demo import demo_automation
+
+        self.progress.phase("Lists, workflows and alerts", 1)
+        admin = User.objects.get(username=ADMIN_USERNAME)
+        manager = User.objects.get(username=MANAGER_USERNAME)
+        demo_automation(admin, manager, [rep.user for rep in self.reps], self.anchor)
+        self.progress.advance()
 
     def create_indirect(self) -> int:
         """Documents shared with contacts and organizations, cases in every

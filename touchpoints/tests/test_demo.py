@@ -16,10 +16,13 @@ from django.utils import timezone
 
 from accounts.models import Role, Team, User
 from activities.models import Event, EventStatus, Task, TaskStatus
+from alerts.models import Notification
 from crm.models import CLOSED_STAGES, Contact, ContactEmail, ContactPhone, Deal, DealContact, Organization
+from lists.models import SavedList
 from touchpoints import demo
 from touchpoints.models import Touchpoint, TouchpointLink
 from touchpoints.rules import Kind, Source
+from workflows.models import Workflow
 
 SCALE = 0.01
 
@@ -167,6 +170,13 @@ def test_demo_loads_a_believable_company(same_day):
         rows = list(model.objects.annotate(newest=counting_max(record_field)).values_list("last_contacted_on", "newest"))
         assert all(on == newest for on, newest in rows), model
         assert sum(1 for on, _ in rows if on is not None) > len(rows) // 2, model
+
+    # Automation (issue #7): lists for each rep, a team list and one for everyone; the
+    # product's example workflow; Smart Alerts raised for idle deals of the demo's reps.
+    assert SavedList.objects.filter(name="My stale contacts").count() == reps.count()
+    assert SavedList.objects.filter(shared_with_everyone=True).exists()
+    assert Workflow.objects.filter(trigger="schedule", record_type="contact", active=True).exists()
+    assert Notification.objects.filter(kind="idle_deal").exists()
 
 
 def test_same_seed_same_data():
