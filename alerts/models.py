@@ -41,8 +41,11 @@ class Notification(models.Model):
             # The bell's list, newest first, and its unread count.
             models.Index(fields=["user", "-created_at", "-id"], name="notification_user_idx"),
             models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_unread_idx"),
-            # The clearing pass resolves a record's open alerts.
-            models.Index(fields=["record_type", "record_id"], condition=Q(resolved_at__isnull=True, record_id__isnull=False), name="notification_open_alert_idx"),
+            # The clearing pass resolves the open alerts of the records it
+            # cleared. The id first: PostgreSQL, before its statistics catch
+            # up with a cold scan's inserts, otherwise filtered every 'deal'
+            # row on record_id = ANY(...) (0.4 s for 10 ids among 380,000).
+            models.Index(fields=["record_id", "record_type"], condition=Q(resolved_at__isnull=True, record_id__isnull=False), name="notification_open_record_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], condition=Q(key__isnull=False), name="notification_user_key_uniq"),

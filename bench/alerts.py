@@ -169,7 +169,7 @@ def _analyze() -> None:
     from django.db import connection
 
     with connection.cursor() as c:
-        c.execute("VACUUM ANALYZE crm_deal" if connection.vendor == "postgresql" else "ANALYZE")
+        c.execute("VACUUM ANALYZE crm_deal, alerts_notification" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def _reset_state() -> None:
