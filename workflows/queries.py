@@ -109,6 +109,11 @@ def visible_matched_ids(run: WorkflowRun, viewer: User) -> list[int]:
     return [i for i in ids if i in shown]
 
 
+def record_names(record_type: str, ids: list[int]) -> dict[int, str]:
+    """Names for a page of ids the viewer may see (one query)."""
+    return {record.id: str(record) for record in MODELS[record_type].objects.filter(id__in=set(ids))}
+
+
 def steps(run: WorkflowRun, viewer: User, cursor: str | None, limit: int) -> tuple[Page, int]:
     """The run's steps the viewer may see, in the order they happened, and
     how many others there are."""

@@ -168,13 +168,16 @@ def workflow_run(request, workflow_id: int, run_id: int):
     except NotFound as exc:
         raise Http404(str(exc)) from exc
     page, hidden = _page(lambda c: queries.steps(run, request.user, c, 100), request.GET.get("cursor"))
+    matched_ids = queries.visible_matched_ids(run, request.user)[:200]
+    names = queries.record_names(run.record_type, [s.record_id for s in page.items] + matched_ids)
+    steps = [{**queries.step_out(s), "name": names.get(s.record_id) or f"{run.record_type.capitalize()} {s.record_id} (deleted)"} for s in page.items]
     context = {
         "nav": "workflows",
         "workflow": workflow,
         "run": queries.run_out(run),
-        "steps": [queries.step_out(s) for s in page.items],
+        "steps": steps,
         "hidden": hidden,
-        "matched_ids": queries.visible_matched_ids(run, request.user)[:200],
+        "matched": [(i, names.get(i) or f"{run.record_type.capitalize()} {i} (deleted)") for i in matched_ids],
         "record_url": f"{run.record_type}-detail",
         "next_url": _page_url(page.next_cursor),
         "first_url": "?" if request.GET.get("cursor") else None,

@@ -100,9 +100,9 @@ def test_run_log_pages(admin, alice, charlie, world, wf):
     log = text(browser(alice).get(f"/workflows/{made['id']}/runs/"))
     assert f"created:deal:{world['deal']}" in log and "1 done" in log
     detail = text(browser(alice).get(f"/workflows/{made['id']}/runs/{run.id}"))
-    assert f'href="/deals/{world["deal"]}/"' in detail and "notified user(s)" in detail
+    assert f'href="/deals/{world["deal"]}/">Grasspods renewal</a>' in detail and "notified user(s)" in detail
     outsider = text(browser(charlie).get(f"/workflows/{made['id']}/runs/{run.id}"))
-    assert "1 more step on records you cannot see" in outsider and f"/deals/{world['deal']}/" not in outsider
+    assert "1 more step on records you cannot see" in outsider and f"/deals/{world['deal']}/" not in outsider and "Grasspods" not in outsider
     assert browser(alice).get(f"/workflows/{made['id']}/runs/{run.id + 99}").status_code == 404
     assert browser(alice).get(f"/workflows/{made['id'] + 99}/runs/").status_code == 404
 
