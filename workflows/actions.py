@@ -470,7 +470,7 @@ def _notify(step: Step, params: dict) -> Outcome:
             "workflow",
             params["title"],
             body=params["body"],
-            url=f"/{step.record_type}s/{step.record.id}",
+            url=f"/{step.record_type}s/{step.record.id}/",
             record=(step.record_type, step.record.id),
             key=f"workflow:{step.key}",
         )

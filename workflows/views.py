@@ -31,6 +31,17 @@ def _workflow_or_404(workflow_id: int) -> Workflow:
         raise Http404(str(exc)) from exc
 
 
+WHEN = {
+    Trigger.RECORD_CREATED: "When one is created",
+    Trigger.RECORD_UPDATED: "When one is updated",
+    Trigger.TOUCHPOINT_LOGGED: "When a touchpoint is logged on one",
+}
+
+
+def _with_labels(out: dict) -> dict:
+    return {**out, "when": f"Daily at {out['schedule_time']}" if out["trigger"] == Trigger.SCHEDULE else WHEN[out["trigger"]]}
+
+
 def _page_url(cursor: str | None) -> str | None:
     return "?" + urlencode({"cursor": cursor}) if cursor else None
 
@@ -48,7 +59,7 @@ def workflow_index(request):
     page = _page(lambda c: queries.list_workflows(None, c, settings.UI_PAGE_SIZE), request.GET.get("cursor"))
     context = {
         "nav": "workflows",
-        "workflows": [queries.workflow_out(w, request.user) for w in page.items],
+        "workflows": [_with_labels(queries.workflow_out(w, request.user)) for w in page.items],
         "can_edit": request.user.sees_everything,
         "next_url": _page_url(page.next_cursor),
         "first_url": "?" if request.GET.get("cursor") else None,
@@ -71,7 +82,7 @@ def _editor(request, values: dict, *, workflow: Workflow | None = None, errors: 
         "triggers": list(Trigger.choices),
         "can_edit": request.user.sees_everything,
         "company_time_zone": settings.COMPANY_TIME_ZONE,
-        "out": queries.workflow_out(workflow, request.user) if workflow else None,
+        "out": _with_labels(queries.workflow_out(workflow, request.user)) if workflow else None,
     }
     return render(request, "workflows/workflow_form.html", context, status=status)
 

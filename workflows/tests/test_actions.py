@@ -70,7 +70,7 @@ def test_notify_a_named_user_once(wf, world, bob):
     run_on(made, "deal", world["deal"])
     run_on(made, "deal", world["deal"])
     (note,) = Notification.objects.all()
-    assert (note.user_id, note.kind, note.title, note.url, note.record_type) == (bob.user.id, "workflow", "Big deal", f"/deals/{world['deal']}", "deal")
+    assert (note.user_id, note.kind, note.title, note.url, note.record_type) == (bob.user.id, "workflow", "Big deal", f"/deals/{world['deal']}/", "deal")
 
 
 def test_send_email_to_the_contact_from_its_owner_once(wf, alice, world, smtp_server):  # noqa: F811

@@ -71,6 +71,7 @@ def test_edit_saves_and_rep_only_reads(admin, alice):
     rep = browser(alice)
     shown = text(rep.get(f"/workflows/{workflow.id}/"))
     assert "Only admins and managers change workflows" in shown and 'name="name"' not in shown
+    assert "Contacts. Daily at 09:00 (UTC)." in shown
     assert rep.post(f"/workflows/{workflow.id}/", {**FORM, "name": "Mine"}).status_code == 403
     assert rep.get("/workflows/new").status_code == 403
     assert rep.post(f"/workflows/{workflow.id}/delete").status_code == 403
