@@ -7,7 +7,6 @@ from ninja import Router, Status
 from config.schemas import Cursor, Limit, RecordId, responses
 from lists import queries, services
 from lists.export import export_response
-from lists.models import SavedList
 from lists.schemas import ListIn, ListOut, ListPage, ListPatch, RecordsPage, RecordTypeName
 from lists.rows import api_item
 

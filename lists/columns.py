@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db.models import Expression, F, OuterRef, Subquery
 
-from automation.conditions import CHOICE, COUNT, REGISTRY, TEXT, USER
+from automation.conditions import COUNT, REGISTRY, TEXT
 from crm.models import ContactEmail, ContactPhone
 
 MAX_COLUMNS = 20
@@ -86,10 +86,3 @@ def columns_of(record_type: str, names: list[str]) -> list[Column]:
 def sort_keys(record_type: str) -> list[Column]:
     return [c for c in COLUMNS[record_type].values() if c.sort_column]
 
-
-def is_choice(column: Column) -> bool:
-    return column.type == CHOICE and bool(column.choices)
-
-
-def is_owner(column: Column) -> bool:
-    return column.type == USER

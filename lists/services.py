@@ -15,7 +15,7 @@ from django.db import transaction
 from accounts.models import Team, User
 from automation.conditions import RECORD_TYPES, check_tree
 from config.errors import Forbidden, Invalid, error
-from lists.columns import COLUMNS, DEFAULT_COLUMNS, DEFAULT_SORT, MAX_COLUMNS
+from lists.columns import COLUMNS, DEFAULT_COLUMNS, DEFAULT_SORT, MAX_COLUMNS, sort_keys
 from lists.models import ListShare, SavedList
 from lists.queries import can_edit, get_visible_list
 
@@ -63,7 +63,7 @@ def _check_columns(record_type: str, columns: Any, errors: list) -> list[str]:
 
 
 def _check_sort(record_type: str, sort: Any, errors: list) -> str:
-    keys = [c.name for c in COLUMNS[record_type].values() if c.sort_column]
+    keys = [c.name for c in sort_keys(record_type)]
     name = sort[1:] if isinstance(sort, str) and sort.startswith("-") else sort
     if name not in keys:
         errors.append(error(("sort",), f"must be one of {', '.join(keys)}, with '-' first for descending"))

@@ -12,6 +12,7 @@ from django.db.models import F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config.pagination import sorted_page
 from crm.models import Deal
 from lists.models import SavedList
 from lists.queries import export_rows, records_page, records_queryset, sort_of
@@ -54,6 +55,18 @@ def test_pages_and_export_chunks_give_the_ordered_rows_once(alice, bob, rows, so
         if cursor is None:
             break
     assert walked == ordered
+
+    # The same pages as config.pagination.sorted_page's, cursors included.
+    reference, cursor = [], None
+    while True:
+        page = sorted_page(qs, f"-{column}" if descending else column, cursor, limit)
+        reference += [r.id for r in page.items]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert reference == ordered
+    if len(ordered) > limit:
+        first = sorted_page(qs, f"-{column}" if descending else column, None, limit)
+        assert [r.id for r in records_page(alice.user, saved, first.next_cursor, limit)[0].items] == ordered[limit : 2 * limit]
 
     _, exported = export_rows(alice.user, saved, chunk=chunk)
     assert [r["id"] for r in exported] == ordered

@@ -288,13 +288,25 @@ def test_a_cursor_from_elsewhere_is_422(alice, world):
 def test_a_page_of_records_costs_the_same_queries_whatever_its_size(alice, world, django_assert_num_queries):
     columns = ["last_name", "owner", "organization_name", "email", "touchpoint_count", "open_deal_count", "last_contacted_on"]
     saved = create(alice, columns=columns, conditions={"all": [{"field": "open_deal_count", "operator": "less_than", "value": 5}]})
-    # The token, the list, the page.
-    with django_assert_num_queries(3):
-        assert len(records(alice, saved["id"])["items"]) == 2
+    contacted = timezone.now() - timedelta(days=3)
+    Contact.objects.update(last_contacted_on=contacted)
     org = Organization.objects.get(id=world["org"])
-    Contact.objects.bulk_create([Contact(last_name=f"More {i}", owner=alice.user, organization=org) for i in range(40)])
-    with django_assert_num_queries(3):
-        assert len(records(alice, saved["id"], limit=30)["items"]) == 30
+    Contact.objects.bulk_create([Contact(last_name=f"More {i}", owner=alice.user, organization=org, last_contacted_on=contacted) for i in range(40)])
+    Contact.objects.bulk_create([Contact(last_name=f"Never {i}", owner=alice.user, organization=org) for i in range(60)])
+    # The token, the list, the page: a page of 5 or of 30 (of the 42 contacted).
+    for limit in (5, 30):
+        with django_assert_num_queries(3):
+            page = records(alice, saved["id"], limit=limit)
+            assert len(page["items"]) == limit
+    # The page where the contacted end and the never contacted begin reads
+    # both (lists.queries.index_sorted_page): one query more.
+    with django_assert_num_queries(4):
+        page = records(alice, saved["id"], limit=30, cursor=page["next_cursor"])
+        assert [i["last_contacted_on"] is None for i in page["items"]] == [False] * 12 + [True] * 18
+    # Inside the never contacted: one query again.
+    for limit in (5, 30):
+        with django_assert_num_queries(3):
+            assert len(records(alice, saved["id"], limit=limit, cursor=page["next_cursor"])["items"]) == limit
 
 
 def test_lists_are_listed_by_name_and_filtered_by_record_type(alice, world):
