@@ -15,7 +15,7 @@ import sys
 from bench import common
 from bench.common import console
 
-DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks", "documents", "alerts")
+DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks", "documents", "alerts", "lists")
 # Benchmarks that touch no database run once, whatever --db says.
 NO_DATABASE = ("sentiment",)
 BENCHMARKS = (*DB_BENCHMARKS, *NO_DATABASE)
@@ -25,11 +25,12 @@ CHILD_OPTIONS = (
     ("--warmup", True, ("ingest", "timeline", "ui"), "warm-up batches (ingest) or rounds (timeline, ui)"),
     ("--batches", True, ("ingest",), "ingest: measured batches of 1,000 (default 20)"),
     ("--orgs", True, ("ingest",), "ingest: organizations in the CRM (default 400)"),
-    ("--requests", True, ("timeline", "ui", "documents"), "timeline: measured requests per endpoint (default 400); ui: per page (default 30); documents: calls each (300)"),
+    ("--requests", True, ("timeline", "ui", "documents", "lists"), "timeline: measured requests per endpoint (default 400); ui: per page (default 30); documents: calls each (300); lists: per page (20)"),
     ("--deep-pages", True, ("timeline",), "timeline: next_cursor hops to the deep page (default 10)"),
     ("--touchpoints", True, ("timeline",), "timeline: dataset size (default 1,000,000; a different size rebuilds it)"),
     ("--scale", True, ("ui",), "ui: demo scale (default 1: 2,000 organizations, 200,000 touchpoints)"),
-    ("--rebuild", False, ("timeline", "ui", "documents", "alerts"), "timeline, ui, documents, alerts: regenerate the kept dataset"),
+    ("--rebuild", False, ("timeline", "ui", "documents", "alerts", "lists"), "timeline, ui, documents, alerts, lists: regenerate the kept dataset"),
+    ("--contacts", True, ("lists",), "lists: contacts in the list (default 1,000,000 on PostgreSQL, 100,000 on SQLite)"),
     ("--deals", True, ("alerts",), "alerts: deals scanned (default 1,000,000 on PostgreSQL, 100,000 on SQLite)"),
     ("--messages", True, ("email",), "email: messages in the synced mailbox (default 20,000)"),
     ("--callbacks", True, ("webhooks",), "webhooks: signed Twilio callbacks sent (default 20,000, after 500 warm-up)"),
@@ -132,6 +133,13 @@ def _summary_line(r: dict) -> str:
             f"alerts   {r['db_version']:<18} {r['dataset']['deals']:,} deals: steady-state scan worst {r['worst_steady_s'] * 1000:.0f} ms "
             f"(target < 1 s on PostgreSQL), nothing new {phases['nothing new (steady state)']['seconds'] * 1000:.0f} ms; "
             f"cold first scan {cold['seconds']:.1f} s ({cold['raised']:,} alerts); partial indexes used: {r['index_used']} {verdict}"
+        )
+    if r["benchmark"] == "lists":
+        slowest = max(r["pages"].items(), key=lambda item: item[1]["p50_ms"])
+        export = max(r["exports"].values(), key=lambda e: e["rows"])
+        return (
+            f"lists    {r['db_version']:<18} {r['dataset']['contacts']:,} contacts: slowest page p50 {slowest[1]['p50_ms']:.1f} ms ({slowest[0]}; target < {r['target_page_ms']:.0f} ms); "
+            f"export {export['rows']:,} rows at {export['rate']:,.0f} rows/s, memory growth {max(e['growth_mb'] for e in r['exports'].values()):.1f} MB {verdict}"
         )
     if r["benchmark"] == "ui":
         w = r["worst"]
