@@ -77,7 +77,14 @@ def _pick_records() -> dict:
 
     case = Case.objects.filter(owner=rep).annotate(n=Count("comments")).order_by("-n", "id").first()
     portal = PortalAccount.objects.filter(is_active=True).order_by("id").first()
+    from lists.models import SavedList
+    from workflows.models import Workflow
+
+    stale = SavedList.objects.filter(owner=rep, name="My stale contacts").first()
+    workflow = Workflow.objects.filter(trigger="schedule").order_by("id").first()
     return {
+        "list": stale.id if stale else None,
+        "workflow": workflow.id if workflow else None,
         "case": case.id if case else None,
         "portal_email": portal.email if portal else None,
         "rep": rep.username,
@@ -152,6 +159,9 @@ def _shoot(base: str, records: dict, out: Path) -> None:
             ("mailboxes", "/settings/mailboxes/"),
             *([("email", f"/emails/{records['email']}/")] if records["email"] else []),
             *([("case", f"/cases/{records['case']}/")] if records["case"] else []),
+            ("lists", "/lists/"),
+            *([("list", f"/lists/{records['list']}/"), ("list-edit", f"/lists/{records['list']}/edit")] if records["list"] else []),
+            ("notifications", "/notifications/"),
         ]
         for name, url in shots:
             page.goto(url)
@@ -168,6 +178,20 @@ def _shoot(base: str, records: dict, out: Path) -> None:
         phone_page.goto(f"/deals/{records['deal']}/")
         phone_page.wait_for_load_state("networkidle")
         phone_page.screenshot(path=out / "deal-mobile.png")
+        # Workflows and Smart Alerts configuration, as the demo's admin.
+        admin = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base).new_page()
+        admin.goto("/login/")
+        admin.get_by_label("Username").fill("demo-admin")
+        admin.get_by_label("Password").fill(PASSWORD)
+        admin.get_by_role("button", name="Sign in").click()
+        admin.wait_for_load_state("networkidle")
+        admin_shots = [("workflows", "/workflows/"), ("alerts-config", "/actions/configuration")]
+        if records["workflow"]:
+            admin_shots += [("workflow", f"/workflows/{records['workflow']}/"), ("workflow-runs", f"/workflows/{records['workflow']}/runs/")]
+        for name, url in admin_shots:
+            admin.goto(url)
+            admin.wait_for_load_state("networkidle")
+            admin.screenshot(path=out / f"{name}.png", full_page=True)
         if records["portal_email"]:  # the customer portal, as the demo's portal contact
             portal = browser.new_context(viewport={"width": 1100, "height": 700}, base_url=base).new_page()
             portal.goto("/portal/")
