@@ -71,17 +71,18 @@ def _check_sort(record_type: str, sort: Any, errors: list) -> str:
     return sort
 
 
-def _check_ids(model, ids: list[int], loc: str, errors: list, **filters) -> list[int]:
-    ids = list(dict.fromkeys(ids))
+def _check_ids(model, ids: list[int], loc: str, errors: list, skip: int | None = None, **filters) -> list[int]:
+    """The ids that exist (and match ``filters``), once each, without
+    ``skip``; each missing one is an error at its place in the request."""
     if len(ids) > MAX_SHARES:
         errors.append(error((loc,), f"at most {MAX_SHARES}"))
         return []
     found = set(model.objects.filter(id__in=ids, **filters).values_list("id", flat=True))
     name = model._meta.verbose_name
     for i, value in enumerate(ids):
-        if value not in found:
+        if value not in found and value != skip:
             errors.append(error((loc, i), f"{name} {value} not found"))
-    return [i for i in ids if i in found]
+    return [i for i in dict.fromkeys(ids) if i in found and i != skip]
 
 
 def check_list(actor: User, data: dict, current: SavedList | None = None) -> dict:
@@ -111,10 +112,9 @@ def check_list(actor: User, data: dict, current: SavedList | None = None) -> dic
     if data.get("shared_with_everyone") is not None:
         out["shared_with_everyone"] = bool(data["shared_with_everyone"])
     if data.get("shared_user_ids") is not None:
-        # Sharing with oneself adds nothing: the owner always sees the list.
+        # Sharing with the owner adds nothing: the owner always sees the list.
         owner_id = current.owner_id if current is not None else actor.id
-        ids = [i for i in data["shared_user_ids"] if i != owner_id]
-        out["shared_user_ids"] = _check_ids(User, ids, "shared_user_ids", errors, is_active=True)
+        out["shared_user_ids"] = _check_ids(User, data["shared_user_ids"], "shared_user_ids", errors, skip=owner_id, is_active=True)
     if data.get("shared_team_ids") is not None:
         out["shared_team_ids"] = _check_ids(Team, data["shared_team_ids"], "shared_team_ids", errors)
     if errors:

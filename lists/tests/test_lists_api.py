@@ -78,10 +78,13 @@ def test_a_list_stores_its_tree_normalized(alice, world):
         ({"sort": "-open_deal_count"}, ["body", "sort"]),  # a count: shown, not a sort key
         ({"sort": "organization_name"}, ["body", "sort"]),  # through a relation: not a sort key
         ({"shared_user_ids": [999999]}, ["body", "shared_user_ids", 0]),
+        ({"shared_user_ids": ["alice", 999999]}, ["body", "shared_user_ids", 1]),  # "alice": the owner's id, filled in below
         ({"shared_team_ids": [999999]}, ["body", "shared_team_ids", 0]),
     ],
 )
 def test_a_bad_part_of_a_list_is_422_naming_it(alice, world, fields, expected):
+    if "shared_user_ids" in fields:
+        fields = {"shared_user_ids": [alice.user.id if i == "alice" else i for i in fields["shared_user_ids"]]}
     response = alice.post("lists", {"name": "Bad", "record_type": "contact", **fields})
 
     assert locs(response) == [expected]
