@@ -283,3 +283,25 @@ def test_a_big_scan_goes_in_batches_and_misses_nothing(alice, world, monkeypatch
         touch(alice, deal.id, "2026-06-01 13:00")
     assert do_scan_alerts(NOW + timedelta(hours=2)).cleared["idle_deal"] == 8
     assert Notification.objects.filter(kind="idle_deal", resolved_at__isnull=True).count() == 0
+
+
+@pytest.mark.parametrize("which", ["raise", "clear"])
+def test_the_scan_statements_can_use_their_partial_indexes(alice, world, which):
+    """The WHERE the scan sends must match the partial index's condition
+    (on SQLite only literally: a bound stage list would not)."""
+    from django.db import connection
+
+    from alerts import scan
+    from alerts.services import get_config
+
+    qs = scan.idle_deals(get_config(), NOW) if which == "raise" else scan.cleared_deals()
+    index = "deal_idle_candidates_idx" if which == "raise" else "deal_idle_cleared_idx"
+    sql, params = qs.values_list("pk", flat=True)[: scan.SCAN_BATCH].query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: show the index is usable at all
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert index in plan, plan
