@@ -53,6 +53,7 @@ MAX_CONDITIONS = 50
 MAX_TEXT = 200
 MAX_IN_VALUES = 100
 MAX_DAYS = 36500
+MIN_DATE, MAX_DATE = date(1000, 1, 1), date(9998, 12, 31)
 
 TEXT, CHOICE, NUMBER, COUNT, DATETIME, DATE, USER = "text", "choice", "number", "count", "datetime", "date", "user"
 
@@ -284,9 +285,14 @@ def _check_value(spec: Field, operator: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError("must be a date, YYYY-MM-DD")
         try:
-            return date.fromisoformat(value).isoformat()
+            day = date.fromisoformat(value)
         except ValueError:
             raise ValueError("must be a date, YYYY-MM-DD") from None
+        # Bounded so that the local midnights compiled from it (a day later
+        # for "after", shifted by any zone's offset) stay inside datetime's range.
+        if not MIN_DATE <= day <= MAX_DATE:
+            raise ValueError(f"must be a date from {MIN_DATE} to {MAX_DATE}")
+        return day.isoformat()
     return _check_scalar(spec, value)
 
 
