@@ -111,6 +111,19 @@ class World:
     def texts(self) -> list[str]:
         return [v for rows in (self.orgs, self.contacts, self.deals) for row in rows for v in row.values() if isinstance(v, str)]
 
+    def days(self, ctx: Context) -> list[date]:
+        """The local days of every stored instant and date, so day operators
+        are drawn right on the records' boundaries."""
+        found = []
+        for rows in (self.orgs, self.contacts, self.deals):
+            for row in rows:
+                for v in row.values():
+                    if isinstance(v, datetime):
+                        found.append(v.astimezone(ctx.tz).date())
+                    elif isinstance(v, date):
+                        found.append(v)
+        return found
+
     def amounts(self) -> list[Decimal]:
         return [d["amount"] for d in self.deals if d["amount"] is not None]
 
@@ -254,11 +267,13 @@ def world_values(world: World, ids: dict[str, list[int]]) -> dict[str, dict[int,
 def _text_values(world: World) -> st.SearchStrategy[str]:
     pool = world.texts()
     taken = st.sampled_from(pool) if pool else TEXT
-    # A stored text as is, in another case, a piece of it, or anything.
+    # A stored text as is, in another case, a piece of it, with a letter
+    # turned into a LIKE wildcard (which must match only itself), or anything.
     return st.one_of(
         taken,
         taken.map(str.upper),
         st.tuples(taken, st.integers(0, 6), st.integers(0, 6)).map(lambda t: t[0][t[1] : t[1] + t[2]]),
+        st.tuples(taken, st.integers(0, 6), st.sampled_from("%_")).map(lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + 1 :]),
         TEXT,
     )
 
@@ -280,10 +295,15 @@ def _value(record_type: str, name: str, operator: str, world: World, ctx: Contex
     spec = REGISTRY[record_type][name]
     if operator in ("is_empty", "is_not_empty", "today"):
         return st.none()
+    today = ctx.now.astimezone(ctx.tz).date()
+    stored = world.days(ctx)
+    # A stored value's day, a day either side of it, or any day nearby.
+    on_edges = st.tuples(st.sampled_from(stored), st.integers(-1, 1)).map(lambda t: t[0] + timedelta(days=t[1])) if stored else days_near(ctx)
+    days = st.one_of(on_edges, days_near(ctx))
     if operator in ("within_last_days", "more_than_days_ago"):
-        return st.integers(0, 9)
+        return days.map(lambda day: (today - day).days).filter(lambda n: n >= 0)
     if operator in ("before", "after"):
-        return days_near(ctx).map(date.isoformat)
+        return days.map(date.isoformat)
     scalar = {
         "text": lambda: _text_values(world),
         "choice": lambda: st.sampled_from([c for c, _ in spec.choices]),
@@ -297,14 +317,21 @@ def _value(record_type: str, name: str, operator: str, world: World, ctx: Contex
 
 
 @st.composite
-def conditions(draw, record_type: str, world: World, ctx: Context) -> dict:
-    name = draw(st.sampled_from(sorted(REGISTRY[record_type])))
-    operator = draw(st.sampled_from(OPERATORS[REGISTRY[record_type][name].type]))
+def conditions(draw, record_type: str, world: World, ctx: Context, name: str | None = None, operator: str | None = None) -> dict:
+    """A condition as a client sends it; any field and operator unless given."""
+    name = name or draw(st.sampled_from(sorted(REGISTRY[record_type])))
+    operator = operator or draw(st.sampled_from(OPERATORS[REGISTRY[record_type][name].type]))
     value = draw(_value(record_type, name, operator, world, ctx))
     node = {"field": name, "operator": operator}
     if value is not None or draw(st.booleans()):
         node["value"] = value  # a value-less operator may also be sent "value": null
     return node
+
+
+def every_condition(record_type: str, world: World, ctx: Context) -> st.SearchStrategy[list[dict]]:
+    """One condition for each operator of each field of the record type."""
+    pairs = [(name, operator) for name, spec in sorted(REGISTRY[record_type].items()) for operator in OPERATORS[spec.type]]
+    return st.tuples(*(conditions(record_type, world, ctx, name, operator) for name, operator in pairs)).map(list)
 
 
 def trees(record_type: str, world: World, ctx: Context, depth: int = 3) -> st.SearchStrategy[dict]:
