@@ -6,14 +6,13 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
 from activities.models import OPEN_TASK_STATUSES, Event, EventStatus, Task, TaskStatus
 from activities.permissions import visible_events, visible_tasks
 from config.pagination import Page, keyset_page
-from crm.models import CLOSED_STAGES, Contact, Deal, DealContact, Organization
+from crm.models import CLOSED_STAGES, QUIET_SINCE, Contact, Deal, DealContact, Organization
 from crm.permissions import visible
 
 LIST_ORDER = ("-id",)
@@ -206,7 +205,7 @@ def my_actions(user: User, *, idle_days: int | None = None, now: datetime | None
     idle = (
         Deal.objects.filter(owner=user)
         .exclude(stage__in=CLOSED_STAGES)
-        .annotate(quiet_since=Coalesce("last_contacted_on", "created_at"))
+        .annotate(quiet_since=QUIET_SINCE)  # the Smart Alerts' definition too (alerts.scan)
         .filter(quiet_since__lt=cutoff)
         .select_related("organization")
         .order_by(F("quiet_since").asc(), "id")
