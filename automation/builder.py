@@ -163,10 +163,13 @@ def builder_context(
     errors: list[dict] | None = None,
     user=None,
     rows: list[Row] | None = None,
+    zone: str = "",
 ) -> dict:
-    """What ``automation/_builder.html`` renders."""
+    """What ``automation/_builder.html`` renders. ``zone`` names whose
+    calendar the date operators count in, when it is not the viewer's (a
+    workflow's and an alert's: the company time zone)."""
     fields = REGISTRY.get(record_type, {})
-    context: dict = {"prefix": prefix, "record_type": record_type, "known_type": bool(fields)}
+    context: dict = {"prefix": prefix, "record_type": record_type, "known_type": bool(fields), "zone": zone[:80]}
     if rows is None:
         shown = _rows_of(tree)
         if shown is None:  # deeper than two sections: kept whole, shown as text

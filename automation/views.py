@@ -26,5 +26,6 @@ def builder(request):
         record_type = request.POST["record_type"]
     else:
         rows = apply_edit(request.POST, prefix, request.POST.get("builder-action", ""))
-    context = {"builder": builder_context(record_type, prefix=prefix, user=request.user, rows=rows)}
+    zone = request.POST.get(f"{prefix}-zone", "")
+    context = {"builder": builder_context(record_type, prefix=prefix, user=request.user, rows=rows, zone=zone)}
     return render(request, "automation/_builder.html", context)

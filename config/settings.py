@@ -4,6 +4,7 @@ Everything comes from the environment with defaults that boot with nothing
 configured: SQLite under var/, a SQLite Huey queue beside it, DEBUG off
 unless asked for.
 """
+import zoneinfo
 from pathlib import Path
 
 import dj_database_url
@@ -185,6 +186,8 @@ BATCH_MAX_ITEMS = 1000
 IDLE_DEAL_DAYS = envint("IDLE_DEAL_DAYS", 14, minimum=1)
 # Workflows' daily schedules ("09:00") and their date conditions use this zone (an IANA name).
 COMPANY_TIME_ZONE = envstr("COMPANY_TIME_ZONE", "UTC")
+if COMPANY_TIME_ZONE not in zoneinfo.available_timezones():
+    raise ImproperlyConfigured(f"COMPANY_TIME_ZONE={COMPANY_TIME_ZONE!r} is not an IANA time zone name (e.g. Europe/Berlin)")
 # Rows per page of the web UI's lists and Activity section.
 UI_PAGE_SIZE = envint("UI_PAGE_SIZE", 25, minimum=5)
 

@@ -76,7 +76,7 @@ def _editor(request, values: dict, *, workflow: Workflow | None = None, errors: 
         "values": {**values, "schedule_time": values.get("schedule_time") or ""},
         "errors": fields,
         "other_errors": [e["msg"] for e in errors or [] if not [p for p in e["loc"] if p != "body"]],
-        "builder": builder_context(values["record_type"], values["conditions"], errors=condition_errors, user=request.user),
+        "builder": builder_context(values["record_type"], values["conditions"], errors=condition_errors, user=request.user, zone=f"the company time zone, {settings.COMPANY_TIME_ZONE}"),
         "actions": editor.actions_context(values["record_type"], values["actions"], errors=errors, users=users),
         "record_types": RECORD_TYPE_LABELS,
         "triggers": list(Trigger.choices),
