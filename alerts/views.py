@@ -40,6 +40,13 @@ def notification_list(request):
 
 
 @login_required
+@require_GET
+def notification_bell(request):
+    """The bell alone: it polls this every minute (one COUNT)."""
+    return render(request, "alerts/_bell.html")
+
+
+@login_required
 @require_POST
 def notification_read(request, notification_id: int):
     """Mark read; with ``open`` also go to what it is about."""

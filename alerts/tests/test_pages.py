@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -30,6 +31,15 @@ def test_bell_shows_the_unread_count_on_every_page(alice, bob):
     for path in ("/", "/deals/", "/notifications/"):
         shown = bell(text(as_alice.get(path)))
         assert 'aria-label="Notifications: 2 unread"' in shown and '<span class="count">2</span>' in shown, path
+
+
+def test_bell_refreshes_itself(alice):
+    notify(alice, "One")
+    as_alice = browser(alice)
+    assert 'hx-get="/notifications/bell"' in bell(text(as_alice.get("/")))
+    answer = text(as_alice.get("/notifications/bell", **HTMX))
+    assert answer.strip().startswith("<a class=\"bell bell-unread\"") and '<span class="count">1</span>' in answer
+    assert Client().get("/notifications/bell")["Location"].startswith("/login/")  # signed out: sent to sign in
 
 
 def test_bell_costs_one_query(alice):
