@@ -50,3 +50,6 @@ def test_build_a_list_of_stale_contacts_and_load_more(page, alice, world, settin
     assert page.get_by_role("link", name="Load more").count() == 0
     shot(page, "list-detail")
     assert page.get_by_role("link", name="Export CSV").get_attribute("href") == f"/lists/{saved.id}/export.csv"
+    page.get_by_role("link", name="All lists").click()
+    assert page.locator('[data-testid="lists-contact"]').get_by_role("link", name="Stale contacts").count() == 1
+    shot(page, "list-index")
