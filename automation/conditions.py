@@ -98,6 +98,9 @@ class Field:
     count: Callable[[], Subquery] | None = None
     # Also a list column and a sort key (not the counts: they are subqueries).
     sortable: bool = True
+    # A value read through this foreign key is shown only to who may open
+    # the related record (Context.organizations).
+    guard: str | None = None
 
     @property
     def annotation(self) -> str:
@@ -151,7 +154,7 @@ REGISTRY: dict[str, dict[str, Field]] = {
             Field("first_name", "First name", TEXT, "first_name"),
             Field("last_name", "Last name", TEXT, "last_name"),
             Field("title", "Title", TEXT, "title"),
-            Field("organization_name", "Organization", TEXT, "organization__name", sortable=False),
+            Field("organization_name", "Organization", TEXT, "organization__name", sortable=False, guard="organization"),
             *_common("contact"),
             Field("open_deal_count", "Open deals", COUNT, count=_count(DealContact, "contact_id", ~Q(deal__stage__in=CLOSED_STAGES)), sortable=False),
         ]
@@ -164,7 +167,7 @@ REGISTRY: dict[str, dict[str, Field]] = {
             Field("amount", "Amount", NUMBER, "amount"),
             Field("expected_close_date", "Expected close date", DATE, "expected_close_date"),
             Field("closed_at", "Closed", DATETIME, "closed_at"),
-            Field("organization_name", "Organization", TEXT, "organization__name", sortable=False),
+            Field("organization_name", "Organization", TEXT, "organization__name", sortable=False, guard="organization"),
             *_common("deal"),
             Field("contact_count", "Contacts", COUNT, count=_count(DealContact, "deal_id"), sortable=False),
         ]
@@ -182,6 +185,11 @@ class Context:
     now: datetime
     tz: ZoneInfo
     user_id: int | None = None
+    # The organizations the viewer may open, for a viewer who does not see
+    # everything (a rep's custom list): an organization's name is empty to
+    # such a viewer, so a condition on it cannot tell them what the name of a
+    # hidden organization is (lists show it blank too). None: no restriction.
+    organizations: QuerySet | None = None
     counts_needed: set[str] = field(default_factory=set)
 
     @property
@@ -302,6 +310,9 @@ def _check_scalar(spec: Field, value: Any) -> Any:
             raise ValueError("must be text")
         if len(value) > MAX_TEXT:
             raise ValueError(f"at most {MAX_TEXT} characters")
+        # Stored as JSON: PostgreSQL's jsonb takes neither NUL nor a lone surrogate.
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise ValueError("must not contain NUL characters or unpaired surrogates")
         return value
     if spec.type == CHOICE:
         choices = [c for c, _ in spec.choices]
@@ -341,6 +352,9 @@ def _check_scalar(spec: Field, value: Any) -> Any:
 def compile_tree(record_type: str, tree: dict, ctx: Context) -> Q:
     """A checked tree as a ``Q``; ``ctx.counts_needed`` collects the count
     annotations it refers to (``filter_records`` adds them)."""
+    # This tree's counts only: a context reused for another tree (or another
+    # record type, whose registry lacks them) must not carry the last one's.
+    ctx.counts_needed = set()
     return _compile(REGISTRY[record_type], tree, ctx)
 
 
@@ -368,7 +382,18 @@ def _compile(fields: dict[str, Field], node: dict, ctx: Context) -> Q:
         column = spec.annotation
     else:
         column = spec.column
-    return _condition(spec, column, node["operator"], node["value"], ctx)
+    condition = _condition(spec, column, node["operator"], node["value"], ctx)
+    if spec.guard and ctx.organizations is not None:
+        # Judged on the real name where the viewer may see the organization,
+        # and as an empty value where they may not.
+        seen = Q(**{f"{spec.guard}__in": ctx.organizations})
+        return (seen & condition) | (~seen & _as_if_empty(node["operator"]))
+    return condition
+
+
+def _as_if_empty(operator: str) -> Q:
+    # What a text operator says of an empty value (module docstring).
+    return Q() if operator in ("not_equals", "is_empty") else Q(pk__in=[])
 
 
 def _condition(spec: Field, column: str, operator: str, value: Any, ctx: Context) -> Q:
@@ -476,3 +501,14 @@ def now_in(tz_name: str, user_id: int | None = None, now: datetime | None = None
     from django.utils import timezone
 
     return Context(now=now or timezone.now(), tz=ZoneInfo(tz_name), user_id=user_id)
+
+
+def viewer_context(user, now: datetime | None = None) -> Context:
+    """A tree judged for one viewer: their zone, "me" is them, and only the
+    organizations they may open have a name."""
+    from crm.permissions import visible
+
+    ctx = now_in(user.tzinfo.key, user.id, now)
+    if not user.sees_everything:
+        ctx.organizations = visible(Organization, user).values("id")
+    return ctx
