@@ -272,10 +272,19 @@ def _check_condition(record_type: str, node: dict, loc: tuple, errors: list) -> 
         return {}
     try:
         value = _check_value(spec, operator, node["value"])
+    except ItemError as exc:  # one value of an "in" list: name it by its place
+        errors.append(error((*loc, "value", exc.index), exc.message))
+        return {}
     except ValueError as exc:
         errors.append(error((*loc, "value"), str(exc)))
         return {}
     return {"field": name, "operator": operator, "value": value}
+
+
+class ItemError(ValueError):
+    def __init__(self, index: int, message: str):
+        super().__init__(message)
+        self.index, self.message = index, message
 
 
 def _check_value(spec: Field, operator: str, value: Any) -> Any:
@@ -284,7 +293,13 @@ def _check_value(spec: Field, operator: str, value: Any) -> Any:
             raise ValueError("must be a non-empty list")
         if len(value) > MAX_IN_VALUES:
             raise ValueError(f"at most {MAX_IN_VALUES} values")
-        return list(dict.fromkeys(_check_scalar(spec, v) for v in value))
+        checked = []
+        for i, item in enumerate(value):
+            try:
+                checked.append(_check_scalar(spec, item))
+            except ValueError as exc:
+                raise ItemError(i, str(exc)) from None
+        return list(dict.fromkeys(checked))
     if operator in DAY_COUNT:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
             raise ValueError(f"must be a whole number of days, 0 to {MAX_DAYS}")

@@ -19,7 +19,7 @@ from datetime import datetime
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from accounts.models import Role, Team, User
-from automation.conditions import MODELS, RECORD_TYPES, annotate_counts, describe, filter_records, now_in
+from automation.conditions import MODELS, RECORD_TYPES, annotate_counts, describe, filter_records, viewer_context
 from config.errors import NotFound
 from config.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor, keyset_page
 from crm.permissions import visible
@@ -125,7 +125,7 @@ def records_queryset(user: User, saved_list: SavedList, now: datetime | None = N
     subquery per row."""
     record_type = saved_list.record_type
     columns = columns_of(record_type, saved_list.columns)
-    ctx = now_in(user.tzinfo.key, user.id, now)
+    ctx = viewer_context(user, now)
     qs = filter_records(visible(MODELS[record_type], user), record_type, saved_list.conditions or {"all": []}, ctx)
     qs = annotate_counts(qs, record_type, {c.name for c in columns if c.count} - ctx.counts_needed)
     annotations = {c.key: c.expression() for c in columns if c.expression is not None}
