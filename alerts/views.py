@@ -6,6 +6,7 @@ come from alerts.queries. Another user's notification is a 404, as in the API.
 """
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -98,6 +99,7 @@ def alerts_config(request):
         "nav": "dashboard",
         "form": form,
         "config": config,
-        "builder": builder_context("deal", tree, prefix=PREFIX, errors=tree_errors, user=request.user),
+        # The scan counts the conditions' days in the company's zone (alerts.scan.company_zone).
+        "builder": builder_context("deal", tree, prefix=PREFIX, errors=tree_errors, user=request.user, zone=f"the company time zone, {settings.COMPANY_TIME_ZONE}"),
     }
     return render(request, "alerts/config.html", context, status=status)

@@ -140,3 +140,8 @@ def test_a_bad_condition_shows_on_its_row_and_saves_nothing(admin):
 def test_a_bad_threshold_shows_under_its_input(admin):
     response = browser(admin).post("/actions/configuration", {"idle_days": "0", "c-record_type": "deal"})
     assert response.status_code == 422 and "Ensure this value is greater than or equal to 1." in text(response)
+
+
+def test_configuration_says_conditions_count_days_in_the_company_zone(admin, settings):
+    settings.COMPANY_TIME_ZONE = "Europe/Berlin"
+    assert "Dates count whole days in the company time zone, Europe/Berlin." in text(browser(admin).get("/actions/configuration"))
