@@ -106,6 +106,8 @@ def _form_rows(data: QueryDict, prefix: str, fields: dict) -> list[Row]:
         section, index = m["section"], int(m["index"])
         base = f"{prefix}-{section}-{index}"
         name = data.get(key, "")
+        if not name or data.get(f"{base}-remove"):
+            continue  # the blank "add a condition" row, or one ticked for removal (pages without JavaScript)
         operator = data.get(f"{base}-operator", "")
         spec = fields.get(name)
         multiple = operator == "in" and spec is not None and spec.type in (CHOICE, USER)
@@ -120,8 +122,8 @@ def _condition(row: Row, fields: dict) -> dict:
     operator = row.operator
     if spec is None:
         return {"field": row.field, "operator": operator, "value": row.value or None}
-    if operator not in OPERATORS[spec.type]:
-        operator = OPERATORS[spec.type][0]
+    if operator not in OPERATORS[spec.type]:  # kept as sent: check_tree names it
+        return {"field": row.field, "operator": operator, "value": row.value or None}
     if operator in NO_VALUE:
         return {"field": row.field, "operator": operator, "value": None}
     return {"field": row.field, "operator": operator, "value": _typed(spec.type, operator, row.value)}
@@ -131,7 +133,9 @@ def _typed(kind: str, operator: str, raw: Any) -> Any:
     """The JSON value for a form string; what cannot be converted stays a
     string, for check_tree to name."""
     if operator == "in":
-        items = raw if isinstance(raw, list) else [p.strip() for p in str(raw).split(",")]
+        # A multiple select sends one value each; a text input (and the
+        # page without JavaScript) a comma-separated line.
+        items = [p.strip() for item in (raw if isinstance(raw, list) else [raw]) for p in str(item).split(",")]
         return [_typed(kind, "equals", item) for item in items if item != ""] or None
     raw = raw.strip() if isinstance(raw, str) else raw
     if raw == "":
@@ -190,7 +194,12 @@ def builder_context(
         ],
         fields=[(f.name, f.label) for f in fields.values()],
         errors=general,
+        # Without JavaScript the add/remove buttons cannot work: each section
+        # offers a blank row to fill instead, and each row a Remove box.
+        all_operators=list(OPERATOR_LABELS.items()),
     )
+    for section in context["sections"]:
+        section["next"] = f"{prefix}-{section['name']}-{max((r.index for r in rows if r.section == section['name']), default=-1) + 1}"
     return context
 
 

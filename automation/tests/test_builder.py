@@ -2,6 +2,8 @@
 the htmx endpoint that applies an edit."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.http import QueryDict
 from django.test import Client
@@ -94,16 +96,49 @@ def test_the_endpoint_adds_and_removes_rows_and_refits_operators(alice):
     added = client.post(url, {"c-record_type": "deal", "builder-action": "add:any"})
     assert added.status_code == 200
     html = added.content.decode()
-    assert 'name="c-any-0-field"' in html and 'name="c-all-0-field"' not in html
+    assert 'data-row="c-any-0"' in html and 'data-row="c-all-0"' not in html
     # a date field offers the date operators; switching to a text field refits the operator
     changed = client.post(url, {"c-record_type": "deal", "c-all-0-field": "name", "c-all-0-operator": "more_than_days_ago", "c-all-0-value": "3"}).content.decode()
-    assert '<option value="contains"' in changed and '<option value="today"' not in changed
+    operators = re.search(r'<select id="c-all-0-operator".*?</select>', changed, re.S).group(0)
+    assert '<option value="contains"' in operators and '<option value="today"' not in operators
     removed = client.post(url, {"c-record_type": "deal", "c-all-0-field": "name", "c-all-0-operator": "equals", "builder-action": "remove:all:0"}).content.decode()
-    assert 'name="c-all-0-field"' not in removed
+    assert 'data-row="c-all-0"' not in removed
     # a new record type starts an empty builder of that type's fields
     other = client.post(url, {"record_type": "contact", "c-record_type": "deal", "c-all-0-field": "stage", "c-all-0-operator": "equals"}).content.decode()
-    assert 'value="contact"' in other and 'name="c-all-0-field"' not in other
+    assert 'value="contact"' in other and 'data-row="c-all-0"' not in other
 
 
 def test_the_endpoint_needs_a_signed_in_user(db):
     assert Client().post("/automation/builder", {"c-record_type": "deal"}).status_code == 302
+
+
+def test_without_javascript_a_blank_row_adds_and_a_ticked_box_removes():
+    """The page's own form carries the edit: the blank row's inputs become a
+    condition, a row whose Remove box is ticked is left out."""
+    builder = builder_context("deal", {"all": [{"field": "name", "operator": "equals", "value": "Renewal"}]})
+    every, some = builder["sections"]
+    assert (every["next"], some["next"]) == ("c-all-1", "c-any-0")
+    data = form(
+        [
+            ("c-record_type", "deal"),
+            ("c-all-0-field", "name"), ("c-all-0-operator", "equals"), ("c-all-0-value", "Renewal"), ("c-all-0-remove", "1"),
+            ("c-all-1-field", "stage"), ("c-all-1-operator", "in"), ("c-all-1-value", "proposal, negotiation"),
+            ("c-any-0-field", ""), ("c-any-0-operator", "equals"), ("c-any-0-value", ""),
+        ]
+    )  # fmt: skip
+    assert check_tree("deal", tree_from_form(data)) == {"all": [{"field": "stage", "operator": "in", "value": ["proposal", "negotiation"]}]}
+
+
+def test_an_operator_the_field_does_not_take_is_named_not_replaced():
+    data = form([("c-record_type", "deal"), ("c-all-0-field", "stage"), ("c-all-0-operator", "contains"), ("c-all-0-value", "pro")])
+    with pytest.raises(Invalid) as exc:
+        check_tree("deal", tree_from_form(data))
+    assert [list(e["loc"]) for e in exc.value.errors] == [["conditions", "all", 0, "operator"]]
+
+
+def test_the_page_without_javascript_offers_the_blank_row_and_remove_boxes(alice):
+    client = Client()
+    client.force_login(alice.user)
+    html = client.post("/automation/builder?prefix=c", {"c-record_type": "deal", "c-all-0-field": "name", "c-all-0-operator": "equals"}).content.decode()
+    assert '<noscript><label><input type="checkbox" name="c-all-0-remove"' in html
+    assert 'name="c-all-1-field"' in html and 'name="c-any-0-field"' in html
