@@ -220,14 +220,18 @@ def build_world(world: World) -> dict[str, list[int]]:
     return {record_type: [obj.pk for obj in objects] for record_type, objects in records.items()}
 
 
-def world_values(world: World, ids: dict[str, list[int]]) -> dict[str, dict[int, dict[str, Any]]]:
-    """Each record's condition-field values, from the world data."""
+def world_values(world: World, ids: dict[str, list[int]], visible_orgs: set[int] | None = None) -> dict[str, dict[int, dict[str, Any]]]:
+    """Each record's condition-field values, from the world data, as seen by
+    a viewer who may open the organizations ``visible_orgs`` (indexes; None:
+    all): the name of an organization they may not open is empty to them."""
 
     def shown_links(record_type: str, i: int) -> int:
         return sum(1 for rt, j, shown in world.links if rt == record_type and j == i and shown)
 
     def org_name(index: int | None) -> str | None:
-        return None if index is None else world.orgs[index]["name"]
+        if index is None or (visible_orgs is not None and index not in visible_orgs):
+            return None
+        return world.orgs[index]["name"]
 
     def open_deal(d: int) -> bool:
         return world.deals[d]["stage"] not in CLOSED_STAGES
