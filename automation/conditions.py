@@ -50,6 +50,7 @@ from crm.models import CLOSED_STAGES, Contact, Deal, DealContact, DealStage, Las
 
 MAX_DEPTH = 5
 MAX_CONDITIONS = 50
+MAX_GROUPS = 20
 MAX_TEXT = 200
 MAX_IN_VALUES = 100
 MAX_DAYS = 36500
@@ -213,7 +214,7 @@ def check_tree(record_type: str, tree: Any, loc: tuple = ("conditions",)) -> dic
     if tree is None or tree == {}:
         return {"all": []}
     errors: list[dict] = []
-    seen = [0]
+    seen = [0, 0]  # conditions, groups
     normalized = _check_node(record_type, tree, loc, 1, errors, seen)
     if not errors and "field" in normalized:  # a bare condition: wrap it so every stored tree is a group
         normalized = {"all": [normalized]}
@@ -238,6 +239,16 @@ def _check_node(record_type: str, node: Any, loc: tuple, depth: int, errors: lis
             return {}
         if depth > MAX_DEPTH:
             errors.append(error((*loc, key), f"groups nest at most {MAX_DEPTH} deep"))
+            return {}
+        # Bounded before the children are read: a request cannot make the
+        # check (or the compiled query) walk an unbounded tree.
+        seen[1] += 1
+        if seen[1] > MAX_GROUPS:
+            if seen[1] == MAX_GROUPS + 1:  # said once, at the first group too many
+                errors.append(error((*loc, key), f"a tree holds at most {MAX_GROUPS} groups"))
+            return {}
+        if len(children) > MAX_CONDITIONS:
+            errors.append(error((*loc, key), f"a group holds at most {MAX_CONDITIONS} items"))
             return {}
         return {key: [_check_node(record_type, child, (*loc, key, i), depth + 1, errors, seen) for i, child in enumerate(children)]}
     seen[0] += 1
@@ -343,6 +354,10 @@ def _check_scalar(spec: Field, value: Any) -> Any:
             raise ValueError("must be a number") from None
         if not number.is_finite() or abs(number) >= Decimal(10) ** 12:
             raise ValueError("must be a finite number below 10^12")
+        # Amounts are stored with 2 decimals; a finer value would compare as a
+        # float on SQLite and exactly on PostgreSQL, and the two would disagree.
+        if number.as_tuple().exponent < -2 and number != number.quantize(Decimal("0.01")):
+            raise ValueError("at most 2 decimal places")
         return str(number)
     if spec.type == COUNT:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**9:

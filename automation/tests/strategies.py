@@ -285,7 +285,7 @@ def _text_values(world: World) -> st.SearchStrategy[str]:
 def _number_values(world: World) -> st.SearchStrategy[Any]:
     pool = world.amounts()
     near = (
-        st.tuples(st.sampled_from(pool), st.sampled_from([Decimal(0), Decimal("0.001"), Decimal("-0.001"), Decimal("0.01"), Decimal(-1)])).map(
+        st.tuples(st.sampled_from(pool), st.sampled_from([Decimal(0), Decimal("0.01"), Decimal("-0.01"), Decimal(1), Decimal(-1)])).map(
             lambda t: t[0] + t[1]
         )
         if pool

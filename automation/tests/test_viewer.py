@@ -43,3 +43,22 @@ def test_text_that_json_storage_cannot_hold_is_refused_by_name(text):
     with pytest.raises(Invalid) as exc:
         check_tree("deal", {"all": [{"field": "name", "operator": "equals", "value": text}]})
     assert list(exc.value.errors[0]["loc"]) == ["conditions", "all", 0, "value"]
+
+
+@pytest.mark.parametrize(
+    ("tree", "loc"),
+    [
+        ({"all": [{"all": []}] * 21}, ["conditions", "all", 19, "all"]),  # the 21st group
+        ({"any": [{"field": "name", "operator": "equals", "value": "x"}] * 51}, ["conditions", "any"]),
+        ({"all": [{"field": "amount", "operator": "greater_than", "value": "0.999"}]}, ["conditions", "all", 0, "value"]),
+    ],
+)
+def test_trees_and_amounts_are_bounded(tree, loc):
+    with pytest.raises(Invalid) as exc:
+        check_tree("deal", tree)
+    assert [list(e["loc"]) for e in exc.value.errors] == [loc]
+
+
+def test_an_amount_with_trailing_zeros_is_an_amount():
+    tree = check_tree("deal", {"all": [{"field": "amount", "operator": "greater_than", "value": "10.5000"}]})
+    assert tree["all"][0]["value"] == "10.5000"
