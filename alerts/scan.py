@@ -209,11 +209,24 @@ def _url_of(name: str, **placeholder: int):
     return pattern.format
 
 
+def _local(owner_ids: set[int]) -> Callable[[int, datetime], str]:
+    """A formatter of an instant in its owner's time zone (the notification
+    is read by them): one query per batch of raised rows."""
+    zones = {uid: ZoneInfo(tz) for uid, tz in User.objects.filter(id__in=owner_ids).values_list("id", "time_zone")}
+
+    def local(owner_id: int, when: datetime) -> str:
+        zone = zones.get(owner_id, UTC)
+        return f"{when.astimezone(zone):%Y-%m-%d %H:%M} ({zone})"
+
+    return local
+
+
 def raise_idle_deals(config: AlertConfig, now: datetime, result: ScanResult) -> None:
     deal_url = _url_of("deal-detail", record_id=987654321)
 
     def alerts(rows: list[tuple]) -> list[Alert]:
         out = []
+        local = _local({row[1] for row in rows})
         for deal_id, owner_id, name, stage, quiet_since in rows:
             quiet_since = _as_datetime(quiet_since).astimezone(UTC)
             out.append(
@@ -221,7 +234,7 @@ def raise_idle_deals(config: AlertConfig, now: datetime, result: ScanResult) -> 
                     user_id=owner_id,
                     kind=NotificationKind.IDLE_DEAL,
                     title=f"Idle deal: {name}"[:200],
-                    body=f"No contact for {config.days_for(stage)} days: quiet since {quiet_since:%Y-%m-%d %H:%M} UTC.",
+                    body=f"No contact since {local(owner_id, quiet_since)}: idle after {config.days_for(stage)} days.",
                     url=deal_url(deal_id),
                     record_type="deal",
                     record_id=deal_id,
@@ -293,6 +306,7 @@ def raise_overdue_events(now: datetime, result: ScanResult) -> None:
 
     def alerts(rows: list[tuple]) -> list[Alert]:
         out = []
+        local = _local({row[1] for row in rows})
         for event_id, owner_id, subject, end_at in rows:
             end_at = _as_datetime(end_at).astimezone(UTC)
             out.append(
@@ -300,7 +314,7 @@ def raise_overdue_events(now: datetime, result: ScanResult) -> None:
                     user_id=owner_id,
                     kind=NotificationKind.OVERDUE_EVENT,
                     title=f"Overdue event: {subject}"[:200],
-                    body=f"Ended {end_at:%Y-%m-%d %H:%M} UTC and is still planned: mark it held or not held.",
+                    body=f"Ended {local(owner_id, end_at)} and is still planned: mark it held or not held.",
                     url=dashboard,
                     record_type="event",
                     record_id=event_id,

@@ -107,10 +107,13 @@ def test_per_stage_thresholds(alice, admin, world):
     for deal in (proposal, early):
         touch(alice, deal, "2026-05-27 12:00")  # five days before NOW
     do_save_config(admin.user, {"idle_days": 14, "stage_idle_days": {"proposal": 3}})
+    alice.user.time_zone = "Australia/Sydney"
+    alice.user.save(update_fields=["time_zone"])
     do_scan_alerts(NOW)
     alerted = {n.record_id for n in alerts_of(alice.user)}
     assert alerted == {world["deal"], proposal}  # early talks waits for 14 days
-    assert "No contact for 3 days" in Notification.objects.get(record_id=proposal).body
+    # Written for its reader: the time in the owner's zone (12:00 UTC is 22:00 in Sydney in May).
+    assert Notification.objects.get(record_id=proposal).body == "No contact since 2026-05-27 22:00 (Australia/Sydney): idle after 3 days."
 
 
 def test_only_deals_matching_the_conditions(alice, admin, world):
