@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from activities.models import Event, EventStatus, Task, TaskStatus
 from activities.permissions import visible_events, visible_tasks
+from alerts.services import do_resolve_alerts_of
 from config.errors import Forbidden, Invalid, NotFound
 from crm.models import Contact, Deal, Organization
 from crm.permissions import can_delete, check_can_reassign, check_owner, get_visible, visible
@@ -144,6 +145,7 @@ def do_delete_event(actor: User, event_id: int) -> None:
     if not can_delete(actor, event):
         raise Forbidden("only the owner, an admin or a manager may delete this event")
     touchpoint_id = event.touchpoint_id
+    do_resolve_alerts_of("event", event.id)
     event.delete()
     if touchpoint_id is not None:
         touchpoint_services.delete_touchpoint(None, touchpoint_id, checked=True)
@@ -193,4 +195,5 @@ def do_delete_task(actor: User, task_id: int) -> None:
     task = _get(visible_tasks(actor).select_for_update(of=("self",)), task_id, "task")
     if not can_delete(actor, task):
         raise Forbidden("only the owner, an admin or a manager may delete this task")
+    do_resolve_alerts_of("task", task.id)
     task.delete()

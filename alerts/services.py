@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -206,3 +208,13 @@ def do_email_notifications(user_id: int, keys: list[str], now: datetime | None =
         raise
     return len(claimed)
 
+
+def do_resolve_alerts_of(record_type: str, record_id: int, now: datetime | None = None) -> int:
+    """A record is being deleted: its open notifications (an idle deal's, an
+    overdue task's, a workflow's about it) are resolved and read, so the
+    bell stops counting what nobody can act on any more. Called in the
+    deleting transaction by crm.services and activities.services."""
+    now = now or timezone.now()
+    return Notification.objects.filter(record_type=record_type, record_id=record_id, resolved_at__isnull=True).update(
+        resolved_at=now, read_at=Coalesce(F("read_at"), now)
+    )

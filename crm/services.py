@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from alerts.services import do_resolve_alerts_of
 from config.errors import Forbidden, Invalid
 from crm.models import CLOSED_STAGES, Contact, ContactEmail, ContactPhone, Deal, DealContact, Organization
 from crm.permissions import can_delete, check_can_reassign, check_owner, get_visible
@@ -228,6 +229,7 @@ def do_delete_record(actor: User, model, record_id: int) -> None:
     record = get_visible(model, actor, record_id, for_update=True)
     if not can_delete(actor, record):
         raise Forbidden(f"only the owner, an admin or a manager may delete this {model._meta.verbose_name}")
+    do_resolve_alerts_of(model._meta.model_name, record.id)
     record.delete()
 
 
