@@ -81,6 +81,12 @@ def _rows_of(tree: dict | None) -> tuple[list[dict], list[dict]] | None:
     return every, some
 
 
+def form_record_type(data: QueryDict, prefix: str) -> str:
+    """The record type the builder's inputs are about: its own hidden input,
+    else the page's record-type select."""
+    return data.get(f"{prefix}-record_type") or data.get("record_type") or ""
+
+
 def tree_from_form(data: QueryDict, prefix: str = "c") -> dict:
     """The raw tree the builder's inputs describe (not yet checked)."""
     kept = data.get(f"{prefix}-json")
@@ -89,7 +95,7 @@ def tree_from_form(data: QueryDict, prefix: str = "c") -> dict:
             return json.loads(kept)
         except ValueError:
             return {"all": [None]}  # check_tree names it
-    record_type = data.get(f"{prefix}-record_type") or data.get("record_type") or ""
+    record_type = form_record_type(data, prefix)
     fields = REGISTRY.get(record_type, {})
     rows = _form_rows(data, prefix, fields)
     every = [_condition(r, fields) for r in rows if r.section == "all"]
@@ -268,7 +274,7 @@ def _user_choices(user) -> list[tuple[int, str]]:
 def apply_edit(data: QueryDict, prefix: str, action: str) -> list[Row]:
     """The builder's rows after an edit button: ``add:all``, ``add:any``,
     ``remove:all:3``; anything else just re-renders (a field changed)."""
-    record_type = data.get(f"{prefix}-record_type") or data.get("record_type") or ""
+    record_type = form_record_type(data, prefix)
     fields = REGISTRY.get(record_type, {})
     rows = _form_rows(data, prefix, fields)
     parts = action.split(":")

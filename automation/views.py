@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from automation.builder import apply_edit, builder_context
+from automation.builder import apply_edit, builder_context, form_record_type
 
 PREFIX = re.compile(r"^[a-z]{1,10}$")
 
@@ -20,7 +20,7 @@ def builder(request):
     prefix = request.GET.get("prefix") or request.POST.get("builder-prefix") or "c"
     if not PREFIX.match(prefix):
         prefix = "c"
-    record_type = request.POST.get(f"{prefix}-record_type") or request.POST.get("record_type") or ""
+    record_type = form_record_type(request.POST, prefix)
     if request.POST.get("record_type") and request.POST.get("record_type") != request.POST.get(f"{prefix}-record_type"):
         rows = []  # the page's record type changed: its fields are other fields
         record_type = request.POST["record_type"]
