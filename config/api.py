@@ -23,6 +23,7 @@ from documents.api import router as documents_router
 from documents.files import upload_too_large
 from documents.services import too_large_message
 from emails.api import router as emails_router
+from insights.api import router as insights_router
 from lists.api import router as lists_router
 from portal.api import router as portal_router
 from telephony.api import router as telephony_router
@@ -49,6 +50,7 @@ api.add_router("/", automation_router)
 api.add_router("/", lists_router)
 api.add_router("/", workflows_router)
 api.add_router("/", alerts_router)
+api.add_router("/", insights_router)
 
 
 @api.exception_handler(Invalid)
@@ -64,7 +66,10 @@ def on_invalid(request, exc: Invalid):
 
 @api.exception_handler(ServiceError)
 def on_service_error(request, exc: ServiceError):
-    return api.create_response(request, {"detail": str(exc)}, status=exc.status)
+    response = api.create_response(request, {"detail": str(exc)}, status=exc.status)
+    if getattr(exc, "retry_after", None):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -44,5 +44,12 @@ class Conflict(ServiceError):
     status = 409
 
 
+class Unavailable(ServiceError):
+    """Not ready yet, try again shortly (503 with Retry-After)."""
+
+    status = 503
+    retry_after = 60
+
+
 def error(loc: Sequence[str | int], msg: str, type_: str = "value_error") -> dict:
     return {"loc": list(loc), "msg": msg, "type": type_}

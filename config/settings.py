@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "lists",
     "workflows",
     "alerts",
+    "insights",
 ]
 
 MIDDLEWARE = [

@@ -154,6 +154,8 @@ class Deal(LastContacted):
             models.Index(fields=["last_contacted_on", "id"]),
             models.Index(fields=["owner", "id"]),
             models.Index(fields=["organization", "id"]),
+            # Sales Insights' Activity Efficiency: the deals closed in a period.
+            models.Index(fields=["closed_at", "owner"], condition=Q(closed_at__isnull=False), name="deal_closed_idx"),
             # The idle scan's candidates: open deals not yet alerted for their
             # current quiet period, by quiet-since. In the steady state the
             # range "quiet since before the cutoff" holds only the newly idle.

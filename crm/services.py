@@ -19,6 +19,7 @@ from alerts.services import do_resolve_alerts_of
 from config.errors import Forbidden, Invalid
 from crm.models import CLOSED_STAGES, Contact, ContactEmail, ContactPhone, Deal, DealContact, Organization
 from crm.permissions import can_delete, check_can_reassign, check_owner, get_visible
+from insights import marks as insight_marks
 from touchpoints import rollup
 from workflows import triggers as workflow_triggers
 
@@ -171,9 +172,13 @@ def do_update_deal(actor: User, deal_id: int, data: dict) -> Deal:
         if data["organization_id"] is not None:
             get_visible(Organization, actor, data["organization_id"], loc=("organization_id",))
         deal.organization_id = data["organization_id"]
+    stage_before = (deal.stage, deal.closed_at)
     _apply(deal, data, DEAL_FIELDS)
     _apply_stage(deal, data)
     deal.save()
+    if (deal.stage, deal.closed_at) != stage_before:
+        # Its activities change stage, and its totals their closing window.
+        insight_marks.mark_deals([deal.id])
     if old_org is None and deal.organization_id is not None:
         rollup.on_deal_got_organization(deal.id, deal.organization_id)
     workflow_triggers.record_updated("deal", deal)
@@ -230,6 +235,8 @@ def do_delete_record(actor: User, model, record_id: int) -> None:
     if not can_delete(actor, record):
         raise Forbidden(f"only the owner, an admin or a manager may delete this {model._meta.verbose_name}")
     do_resolve_alerts_of(model._meta.model_name, record.id)
+    if model is Deal:
+        insight_marks.mark_deals([record.id])  # its activities lose the deal's stage
     record.delete()
 
 

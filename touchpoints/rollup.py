@@ -27,6 +27,7 @@ from django.db import connection
 from django.db.models import Q
 
 from crm.models import Contact, Deal, DealContact
+from insights import marks as insight_marks
 from touchpoints import lastcontacted
 from touchpoints.bulk import insert_rows
 from touchpoints.models import LinkPath, TouchpointLink
@@ -227,6 +228,9 @@ def on_contact_joined_deal(contact_id: int, deal_id: int) -> None:
         ("contact", contact_id),
         (LinkPath.DEAL, None, deal_id),
     )
+    # The contact's history joined the deal's timeline: its activities may
+    # take the deal's stage, and the deal's totals grew.
+    insight_marks.mark_deals([deal_id])
 
 
 def _drop_or_reroute(links: Q, alternatives: Q, alternative_field: str, via_field: str) -> None:
@@ -250,6 +254,7 @@ def _drop_or_reroute(links: Q, alternatives: Q, alternative_field: str, via_fiel
 
 def on_contact_left_deal(contact_id: int, deal_id: int) -> None:
     """Call after the DealContact row is gone."""
+    insight_marks.mark_deals([deal_id])  # before its links go: the cells they leave
     deal = Deal.objects.only("created_at", "closed_at").get(id=deal_id)
     window = Q(occurred_at__gte=deal.created_at)
     if deal.closed_at is not None:

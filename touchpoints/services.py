@@ -20,6 +20,7 @@ from accounts.models import User
 from config.errors import Conflict, Forbidden, Invalid, NotFound, error
 from crm.models import Contact, Deal, Organization
 from crm.permissions import assignable_owner_ids, can_delete, owned_by_team_of, owner_condition, visible
+from insights import marks as insight_marks
 from touchpoints import lastcontacted, rollup
 from touchpoints.bulk import allocate_ids, insert_rows
 from touchpoints.models import LinkPath, Touchpoint, TouchpointLink
@@ -234,6 +235,9 @@ def _record(actor: User | None, items: Sequence[NewTouchpoint], checked: bool) -
     tp_rows = []
     link_rows = []
     latest: dict[tuple[str, int], tuple[datetime, str]] = {}
+    # Sales Insights' marks for the rollup (insights.refresh).
+    activity_days: list[tuple[int | None, datetime]] = []
+    activity_deals: set[int] = set()
     for tp_id, i in zip(ids, fresh):
         item = items[i]
         status = item.status or default_status(item.kind)
@@ -262,10 +266,15 @@ def _record(actor: User | None, items: Sequence[NewTouchpoint], checked: bool) -
                 actor_id,
             )
         )
+        activity = insight_marks.is_activity(item.kind)
+        if activity:
+            activity_days.append((tp_rows[-1][15], item.occurred_at))
         for target, route in rollup.targets(
             item.kind, item.occurred_at, item.contact_ids, item.organization_ids, item.deal_ids, ctx
         ).items():
             link_rows.append(rollup.link_row(tp_id, target, route, item.occurred_at, item.kind, shown, counts))
+            if activity and target[0] == "deal":
+                activity_deals.add(target[1])
             if counts:
                 current = latest.get(target)
                 if current is None or item.occurred_at > current[0]:
@@ -278,6 +287,8 @@ def _record(actor: User | None, items: Sequence[NewTouchpoint], checked: bool) -
     insert_rows(Touchpoint, TOUCHPOINT_FIELDS, tp_rows)
     insert_rows(TouchpointLink, rollup.LINK_FIELDS, link_rows)
     lastcontacted.advance(latest)
+    insight_marks.mark_days(activity_days)
+    insight_marks.mark_deals(activity_deals, with_days=False)
     workflow_triggers.touchpoints_logged(ids)  # new ones only: a repeat fires nothing
     return results
 
@@ -404,6 +415,7 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
             if errors:
                 raise Invalid(errors)
         occurred_before = tp.occurred_at
+        insight_marks.mark_touchpoints([tp.id])  # its cells before the change
         for name in EDITABLE_FIELDS:
             # null for a field that cannot be empty leaves it unchanged
             if name in changes and (changes[name] is not None or Touchpoint._meta.get_field(name.removesuffix("_id")).null):
@@ -445,6 +457,7 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
         else:
             TouchpointLink.objects.filter(touchpoint_id=tp.id).update(occurred_at=tp.occurred_at, shown=shown, counts=counts)
         lastcontacted.recompute(before | _linked_records(tp.id))
+        insight_marks.mark_touchpoints([tp.id])  # and after it
     return tp
 
 
@@ -465,6 +478,7 @@ def set_statuses(statuses: dict[int, str], durations: dict[int, int | None] | No
         new, new_duration = statuses[tp_id], durations.get(tp_id)
         if new_duration is not None and new_duration != duration:
             Touchpoint.objects.filter(id=tp_id).update(duration_seconds=new_duration)
+            insight_marks.mark_touchpoints([tp_id])
         if new == status:
             continue
         if is_shown(kind, status) == is_shown(kind, new) and counts_as_contact(kind, status) == counts_as_contact(kind, new):
@@ -473,6 +487,7 @@ def set_statuses(statuses: dict[int, str], durations: dict[int, int | None] | No
             update_touchpoint(None, tp_id, {"status": new}, checked=True)
     for new, ids in same.items():
         Touchpoint.objects.filter(id__in=ids).update(status=new)
+        insight_marks.mark_touchpoints(ids)
 
 
 def delete_touchpoint(actor: User | None, touchpoint_id: int, *, checked: bool = False) -> None:
@@ -481,6 +496,7 @@ def delete_touchpoint(actor: User | None, touchpoint_id: int, *, checked: bool =
         if not checked and not _may_delete(actor, tp):
             raise Forbidden("only the owner, an admin or a manager may delete this touchpoint")
         records = _linked_records(tp.id)
+        insight_marks.mark_touchpoints([tp.id])
         tp.delete()
         lastcontacted.recompute(records)
 

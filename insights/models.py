@@ -1,0 +1,99 @@
+"""Sales Insights' rollup tables, refreshed incrementally (insights.refresh).
+
+``ActivityCell`` holds, per time zone in use, one row per period × owner ×
+kind × deal stage with how many activities were added, how many of those
+were completed, and the completed ones' total duration. Three grains share
+the table: ``day`` cells are computed from the log; ``week`` (Monday) and
+``month`` (the 1st) cells are sums of day cells. A report over a period
+reads whole weeks or months from their own cells and only the partial
+ones at its edges from day cells, so a year for every rep is a few
+thousand rows, not the log's millions (docs/insights.md, measured in
+docs/benchmarks.md). Reports sum rows and never read the log.
+
+``DealActivity`` holds, per deal and kind, the activities on the deal's
+timeline up to its closing time (all of them while it is open): what
+Activity Efficiency needs without counting links at read time.
+
+Writers never update these tables. They append *marks* (``PendingDay``: an
+owner's UTC day; ``PendingDeal``: a deal) in their own transaction, and the
+refresh recomputes exactly the marked cells from the log, then deletes the
+marks it read. Recomputing from the truth (rather than applying +1/-1
+deltas) makes late, changed and deleted touchpoints the same case, and a
+mark read twice harmless.
+"""
+from django.db import models
+
+
+class Grain(models.TextChoices):
+    DAY = "day"
+    WEEK = "week"  # starts on Monday (ISO 8601)
+    MONTH = "month"
+
+
+class ActivityCell(models.Model):
+    zone = models.CharField(max_length=64)
+    grain = models.CharField(max_length=5, choices=Grain.choices)
+    # The first local day of the period (a day, a Monday, a 1st).
+    start = models.DateField()
+    # A plain integer, not a foreign key: the rollup is derived data, and a
+    # deleted user's rows are recomputed away (insights.signals).
+    owner_id = models.IntegerField()
+    kind = models.CharField(max_length=20)
+    # The deal stage the activities belong to (insights.rules); "" for none.
+    stage = models.CharField(max_length=20, blank=True)
+    added = models.PositiveIntegerField()
+    completed = models.PositiveIntegerField()
+    completed_seconds = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            # Also the index of "every rep's cells in a period" (zone, grain, start range).
+            models.UniqueConstraint(fields=["zone", "grain", "start", "owner_id", "kind", "stage"], name="insights_cell_uniq"),
+        ]
+        indexes = [
+            # One rep's or a team's period: a range per owner.
+            models.Index(fields=["zone", "grain", "owner_id", "start"], name="insights_cell_owner_idx"),
+        ]
+
+
+class DealActivity(models.Model):
+    deal = models.ForeignKey("crm.Deal", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20)
+    activities = models.PositiveIntegerField()
+    duration_seconds = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["deal", "kind"], name="insights_deal_kind_uniq")]
+
+
+class PendingDay(models.Model):
+    """A UTC day of an owner whose cells need recomputing, in every zone."""
+
+    owner_id = models.IntegerField()
+    day = models.DateField()
+
+
+class PendingDeal(models.Model):
+    deal_id = models.IntegerField()
+
+
+class RollupZone(models.Model):
+    """A time zone whose cells are complete (built once, then kept up to
+    date by the refresh). Zones are those of active users plus
+    COMPANY_TIME_ZONE; a zone nobody uses any more is dropped."""
+
+    zone = models.CharField(max_length=64, primary_key=True)
+    built_at = models.DateTimeField()
+
+
+class FillState(models.Model):
+    """The one fill-state row: when the rollup was last refreshed and what
+    that run did. The refresh locks it, so two workers never refresh at
+    once."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
+    last_days = models.PositiveIntegerField(default=0, help_text="owner-days recomputed by the last refresh")
+    last_deals = models.PositiveIntegerField(default=0, help_text="deals recomputed by the last refresh")
+    last_duration_ms = models.PositiveIntegerField(default=0)

@@ -1,0 +1,299 @@
+"""Keeping the Sales Insights rollup in step with the log.
+
+Writers call insights.marks inside their own transaction (the touchpoint
+services, deal changes and deletions, relationship changes); they only
+append rows to PendingDay / PendingDeal. ``refresh`` (a periodic Huey job,
+insights.tasks) recomputes the marked cells from the log, then the weeks
+and months those days belong to from the day cells, and deletes the marks
+it read; ``rebuild`` recomputes everything (the ``rebuild_insights``
+command).
+
+Why marks are never de-duplicated on insert: on PostgreSQL a writer's
+transaction may commit after the refresh read the marks. If its mark had
+been folded into an existing one, the refresh would delete that mark
+having recomputed without the writer's row, and the change would be lost.
+With one row per write, the refresh deletes only the ids it read; anything
+later stays for the next run. A recompute that already saw the change is
+simply repeated: it is idempotent.
+"""
+from __future__ import annotations
+
+import time as clock
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from accounts.models import User
+from insights.marks import chunks
+from insights.models import ActivityCell, DealActivity, FillState, Grain, PendingDay, PendingDeal, RollupZone
+from insights.rules import ACTIVITY_KINDS, NO_STAGE, completed_q, month_of, week_of
+from touchpoints.models import Touchpoint, TouchpointLink
+
+# Marks handled per refresh transaction; a longer backlog takes several.
+BATCH = 5_000
+# Owner-days (or owner-weeks, owner-months) per recompute statement (each
+# becomes a range condition).
+RANGES_PER_QUERY = 200
+# More pending owner-days than this and a refresh rebuilds instead: one
+# pass over the log beats a hundred thousand range queries (a bulk import).
+REBUILD_AT = 100_000
+# Below this many touchpoints in the log, a report for a time zone that has
+# no rollup yet builds it in the request; above, it asks to retry.
+SYNC_BUILD_LIMIT = 300_000
+
+CELL = ActivityCell._meta.db_table
+CELL_COLUMNS = "zone, grain, start, owner_id, kind, stage, added, completed, completed_seconds"
+
+# The week (its Monday) and month (its 1st) of a date column, per database.
+# '%%' because these go through the driver's parameter formatting.
+_WEEK_SQL = {
+    "postgresql": "({col} - (EXTRACT(ISODOW FROM {col})::int - 1))",
+    "sqlite": "date({col}, '-' || ((CAST(strftime('%%w', {col}) AS INTEGER) + 6) %% 7) || ' days')",
+}
+_MONTH_SQL = {
+    "postgresql": "CAST(date_trunc('month', {col}) AS date)",
+    "sqlite": "strftime('%%Y-%%m-01', {col})",
+}
+_PERIOD_SQL = {Grain.WEEK: _WEEK_SQL, Grain.MONTH: _MONTH_SQL}
+_PERIOD_OF = {Grain.WEEK: week_of, Grain.MONTH: month_of}
+_PERIOD_END = {Grain.WEEK: lambda start: start + timedelta(days=7), Grain.MONTH: lambda start: month_of(start + timedelta(days=31))}
+
+
+# --- recomputing from the log ----------------------------------------------------
+
+
+def activity_log(zone: str, where: Q):
+    """The log's activities matching ``where`` as the rollup sees them:
+    (local day in ``zone``, owner, kind, deal stage, completed 0/1, the
+    completed one's duration)."""
+    first_stage = TouchpointLink.objects.filter(touchpoint_id=OuterRef("pk"), deal__isnull=False).order_by("deal_id").values("deal__stage")[:1]
+    done = completed_q()
+    return (
+        Touchpoint.objects.filter(where, owner__isnull=False, kind__in=ACTIVITY_KINDS)
+        .annotate(
+            d=TruncDate("occurred_at", tzinfo=zoneinfo.ZoneInfo(zone)),
+            st=Coalesce(Subquery(first_stage), Value(NO_STAGE)),
+            done=Case(When(done, then=Value(1)), default=Value(0), output_field=IntegerField()),
+            done_seconds=Case(When(done, then=Coalesce(F("duration_seconds"), Value(0))), default=Value(0), output_field=IntegerField()),
+        )
+        .values_list("d", "owner_id", "kind", "st", "done", "done_seconds")
+        .order_by()
+    )
+
+
+def _execute(sql: str, params: Iterable) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, tuple(params))
+
+
+def _insert_days(zone: str, where: Q) -> None:
+    inner, params = activity_log(zone, where).query.sql_with_params()
+    _execute(
+        f"INSERT INTO {CELL} ({CELL_COLUMNS}) "
+        "SELECT %s, %s, x.d, x.owner_id, x.kind, x.st, COUNT(*), SUM(x.done), SUM(x.done_seconds) "
+        f"FROM ({inner}) x GROUP BY x.d, x.owner_id, x.kind, x.st",
+        (zone, Grain.DAY, *params),
+    )
+
+
+def _insert_periods(zone: str, grain: str, ranges: Q) -> None:
+    """The ``grain`` cells of ``zone`` as sums of its day cells in ``ranges``."""
+    days = ActivityCell.objects.filter(ranges, zone=zone, grain=Grain.DAY).values_list("id").order_by()
+    where, params = days.query.sql_with_params()
+    period = _PERIOD_SQL[grain][connection.vendor].format(col="c.start")
+    _execute(
+        f"INSERT INTO {CELL} ({CELL_COLUMNS}) "
+        f"SELECT %s, %s, {period}, c.owner_id, c.kind, c.stage, SUM(c.added), SUM(c.completed), SUM(c.completed_seconds) "
+        f"FROM {CELL} c WHERE c.id IN ({where}) GROUP BY {period}, c.owner_id, c.kind, c.stage",
+        (zone, grain, *params),
+    )
+
+
+def _deal_log(where: Q):
+    """Activities on deals' timelines up to each deal's closing (all of them
+    while it is open): (deal, kind, duration)."""
+    return (
+        TouchpointLink.objects.filter(where, deal__isnull=False, kind__in=ACTIVITY_KINDS)
+        .filter(Q(deal__closed_at__isnull=True) | Q(occurred_at__lte=F("deal__closed_at")))
+        .annotate(seconds=F("touchpoint__duration_seconds"))
+        .values_list("deal_id", "kind", "seconds")
+        .order_by()
+    )
+
+
+def _insert_deals(where: Q) -> None:
+    inner, params = _deal_log(where).query.sql_with_params()
+    _execute(
+        f"INSERT INTO {DealActivity._meta.db_table} (deal_id, kind, activities, duration_seconds) "
+        "SELECT x.deal_id, x.kind, COUNT(*), COALESCE(SUM(x.seconds), 0) "
+        f"FROM ({inner}) x GROUP BY x.deal_id, x.kind",
+        params,
+    )
+
+
+def local_days(utc_day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
+    """The local days in ``tz`` that a UTC day overlaps (one or two)."""
+    start = datetime.combine(utc_day, time(0), tzinfo=UTC)
+    last = start + timedelta(days=1) - timedelta(microseconds=1)
+    return {start.astimezone(tz).date(), last.astimezone(tz).date()}
+
+
+def day_bounds(day: date, tz: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a local day, as instants (23 or 25 hours across DST)."""
+    return datetime.combine(day, time(0), tzinfo=tz), datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+
+
+def _runs(days: list[date]) -> Iterator[tuple[date, date]]:
+    """Consecutive days as (first, last) runs, so a week is one range."""
+    days = sorted(days)
+    first = prev = days[0]
+    for d in days[1:]:
+        if d != prev + timedelta(days=1):
+            yield first, prev
+            first = d
+        prev = d
+    yield first, prev
+
+
+def _recompute_days(zone: str, cells: set[tuple[int, date]]) -> None:
+    """Day cells of the marked (owner, UTC day)s, then their weeks and months."""
+    tz = zoneinfo.ZoneInfo(zone)
+    local: set[tuple[int, date]] = {(owner, d) for owner, utc_day in cells for d in local_days(utc_day, tz)}
+    for chunk in chunks(sorted(local), RANGES_PER_QUERY):
+        by_owner: dict[int, list[date]] = defaultdict(list)
+        for owner, d in chunk:
+            by_owner[owner].append(d)
+        stale = Q(pk__in=[])
+        ranges = Q(pk__in=[])
+        for owner, days in by_owner.items():
+            stale |= Q(owner_id=owner, start__in=days)
+            for first, last in _runs(days):
+                ranges |= Q(owner_id=owner, occurred_at__gte=day_bounds(first, tz)[0], occurred_at__lt=day_bounds(last, tz)[1])
+        ActivityCell.objects.filter(stale, zone=zone, grain=Grain.DAY).delete()
+        _insert_days(zone, ranges)
+    for grain in (Grain.WEEK, Grain.MONTH):
+        periods = sorted({(owner, _PERIOD_OF[grain](d)) for owner, d in local})
+        for chunk in chunks(periods, RANGES_PER_QUERY):
+            stale = Q(pk__in=[])
+            ranges = Q(pk__in=[])
+            for owner, start in chunk:
+                stale |= Q(owner_id=owner, start=start)
+                ranges |= Q(owner_id=owner, start__gte=start, start__lt=_PERIOD_END[grain](start))
+            ActivityCell.objects.filter(stale, zone=zone, grain=grain).delete()
+            _insert_periods(zone, grain, ranges)
+
+
+def _build_zone(zone: str) -> None:
+    ActivityCell.objects.filter(zone=zone).delete()
+    _insert_days(zone, Q())
+    for grain in (Grain.WEEK, Grain.MONTH):
+        _insert_periods(zone, grain, Q())
+
+
+def _recompute_deals(deal_ids: set[int]) -> None:
+    for chunk in chunks(sorted(deal_ids), 500):
+        DealActivity.objects.filter(deal_id__in=chunk).delete()
+        _insert_deals(Q(deal_id__in=chunk))
+
+
+# --- zones -----------------------------------------------------------------------
+
+
+def zones_in_use() -> set[str]:
+    zones = set(User.objects.filter(is_active=True).values_list("time_zone", flat=True).distinct())
+    zones.add(settings.COMPANY_TIME_ZONE)
+    return {z for z in zones if z in zoneinfo.available_timezones()}
+
+
+def _sync_zones() -> set[str]:
+    """Build the zones that became in use, drop those nobody uses."""
+    zones = zones_in_use()
+    built = set(RollupZone.objects.values_list("zone", flat=True))
+    for gone in built - zones:
+        ActivityCell.objects.filter(zone=gone).delete()
+        RollupZone.objects.filter(zone=gone).delete()
+    for zone in sorted(zones - built):
+        _build_zone(zone)
+        RollupZone.objects.create(zone=zone, built_at=timezone.now())
+    return zones
+
+
+def zone_ready(zone: str) -> bool:
+    return RollupZone.objects.filter(zone=zone).exists()
+
+
+def log_is_small() -> bool:
+    newest = Touchpoint.objects.order_by("-id").values_list("id", flat=True).first()
+    return (newest or 0) < SYNC_BUILD_LIMIT
+
+
+# --- the jobs --------------------------------------------------------------------
+
+
+def _lock_state() -> FillState:
+    FillState.objects.get_or_create(id=1)
+    return FillState.objects.select_for_update().get(id=1)
+
+
+def refresh() -> dict:
+    """Recompute what changed since the last run. Returns what it did."""
+    started = clock.monotonic()
+    days_done = deals_done = 0
+    if PendingDay.objects.count() > REBUILD_AT:
+        return rebuild()
+    while True:
+        with transaction.atomic():
+            state = _lock_state()
+            zones = _sync_zones()
+            day_marks = list(PendingDay.objects.order_by("id").values_list("id", "owner_id", "day")[:BATCH])
+            deal_marks = list(PendingDeal.objects.order_by("id").values_list("id", "deal_id")[:BATCH])
+            cells = {(owner, day) for _, owner, day in day_marks}
+            if cells:
+                for zone in sorted(zones):
+                    _recompute_days(zone, cells)
+            deals = {deal for _, deal in deal_marks}
+            _recompute_deals(deals)
+            for chunk in chunks([m[0] for m in day_marks], 1000):
+                PendingDay.objects.filter(id__in=chunk).delete()
+            for chunk in chunks([m[0] for m in deal_marks], 1000):
+                PendingDeal.objects.filter(id__in=chunk).delete()
+            days_done += len(cells)
+            deals_done += len(deals)
+            state.refreshed_at = timezone.now()
+            state.last_days, state.last_deals = days_done, deals_done
+            state.last_duration_ms = int((clock.monotonic() - started) * 1000)
+            state.save()
+        if len(day_marks) < BATCH and len(deal_marks) < BATCH:
+            break
+    return {"days": days_done, "deals": deals_done, "ms": int((clock.monotonic() - started) * 1000)}
+
+
+def rebuild() -> dict:
+    """Recompute the whole rollup from the log, for every zone in use, in
+    one transaction (readers keep seeing the old figures until it commits)."""
+    started = clock.monotonic()
+    with transaction.atomic():
+        state = _lock_state()
+        newest_day = PendingDay.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        newest_deal = PendingDeal.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        ActivityCell.objects.all().delete()
+        RollupZone.objects.all().delete()
+        zones = _sync_zones()
+        DealActivity.objects.all().delete()
+        _insert_deals(Q())
+        # Marks written after this transaction's snapshot stay for the next refresh.
+        PendingDay.objects.filter(id__lte=newest_day).delete()
+        PendingDeal.objects.filter(id__lte=newest_deal).delete()
+        now = timezone.now()
+        state.refreshed_at = state.rebuilt_at = now
+        state.last_days = state.last_deals = 0
+        state.last_duration_ms = int((clock.monotonic() - started) * 1000)
+        state.save()
+    return {"zones": sorted(zones), "ms": state.last_duration_ms}
