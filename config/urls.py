@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("lists.urls")),
     path("", include("workflows.urls")),
     path("", include("alerts.urls")),
+    path("", include("insights.urls")),
 ]

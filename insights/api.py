@@ -144,7 +144,7 @@ def activities_added(request, filters: Query[BucketFilters], rep_ids: CommaList 
     return _out(_run(request, "activities-added", filters, rep_ids, kinds, stages), True)
 
 
-@router.get("/insights/activities-added.csv", response=responses({200: None, **UNAVAILABLE}), openapi_extra=CSV_RESPONSE)
+@router.get("/insights/activities-added.csv", response=responses({200: None, **UNAVAILABLE}), openapi_extra=CSV_RESPONSE, url_name="insights-activities-added-csv")
 def activities_added_csv(request, filters: Query[BucketFilters], rep_ids: CommaList = None, kinds: CommaList = None, stages: CommaList = None):
     return csv_response("activities-added", _run(request, "activities-added", filters, rep_ids, kinds, stages))
 
@@ -157,7 +157,7 @@ def activities_completed(request, filters: Query[ReportFilters], rep_ids: CommaL
     return _out(_run(request, "activities-completed", filters, rep_ids, kinds, stages), False)
 
 
-@router.get("/insights/activities-completed.csv", response=responses({200: None, **UNAVAILABLE}), openapi_extra=CSV_RESPONSE)
+@router.get("/insights/activities-completed.csv", response=responses({200: None, **UNAVAILABLE}), openapi_extra=CSV_RESPONSE, url_name="insights-activities-completed-csv")
 def activities_completed_csv(request, filters: Query[ReportFilters], rep_ids: CommaList = None, kinds: CommaList = None, stages: CommaList = None):
     return csv_response("activities-completed", _run(request, "activities-completed", filters, rep_ids, kinds, stages))
 
@@ -171,6 +171,6 @@ def activity_efficiency(request, filters: Query[ReportFilters], rep_ids: CommaLi
     return _out(_run(request, "activity-efficiency", filters, rep_ids, kinds), False)
 
 
-@router.get("/insights/activity-efficiency.csv", response=responses({200: None, **UNAVAILABLE}), openapi_extra=CSV_RESPONSE)
+@router.get("/insights/activity-efficiency.csv", response=responses({200: None, **UNAVAILABLE}), openapi_extra=CSV_RESPONSE, url_name="insights-activity-efficiency-csv")
 def activity_efficiency_csv(request, filters: Query[ReportFilters], rep_ids: CommaList = None, kinds: CommaList = None):
     return csv_response("activity-efficiency", _run(request, "activity-efficiency", filters, rep_ids, kinds))

@@ -327,3 +327,18 @@ def activity_efficiency(viewer: User, filters: Filters) -> Report:
 
 
 REPORTS = {"activities-added": activities_added, "activities-completed": activities_completed, "activity-efficiency": activity_efficiency}
+
+
+# --- the page's choices ------------------------------------------------------------
+
+
+def filter_choices(viewer: User) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(teams, reps) the viewer may pick on the page, by name."""
+    teams = Team.objects.order_by("name")
+    if not manages_everyone(viewer):
+        teams = teams.filter(id=viewer.team_id) if viewer.team_id else teams.none()
+    reps = reps_in_scope(viewer).filter(is_active=True).order_by("first_name", "last_name", "username")
+    return (
+        list(teams.values_list("id", "name")),
+        [(u.id, u.get_full_name() or u.username) for u in reps.only("id", "username", "first_name", "last_name")[:1000]],
+    )
