@@ -78,12 +78,16 @@ class PendingDeal(models.Model):
 
 
 class RollupZone(models.Model):
-    """A time zone whose cells are complete (built once, then kept up to
-    date by the refresh). Zones are those of active users plus
-    COMPANY_TIME_ZONE; a zone nobody uses any more is dropped."""
+    """A time zone the rollup keeps cells for. Zones are built on demand: the
+    company's zone always, any other when a user in it first opens a report
+    (``built_at`` is empty until the refresh has built it). Every zone costs
+    a pass over the log to build and its share of every refresh, so zones
+    nobody reports in are not kept: a zone no active user has any more is
+    dropped (insights.refresh)."""
 
     zone = models.CharField(max_length=64, primary_key=True)
-    built_at = models.DateTimeField()
+    requested_at = models.DateTimeField(auto_now_add=True)
+    built_at = models.DateTimeField(null=True, blank=True)
 
 
 class FillState(models.Model):

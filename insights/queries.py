@@ -197,6 +197,7 @@ def ensure_zone(zone: str) -> None:
     (a small log) or by the worker (a 503 asks to retry shortly)."""
     if refresh.zone_ready(zone):
         return
+    refresh.request_zone(zone)
     if refresh.log_is_small():
         refresh.refresh()
         return

@@ -45,8 +45,9 @@ RANGES_PER_QUERY = 200
 # pass over the log beats a hundred thousand range queries (a bulk import).
 REBUILD_AT = 100_000
 # Below this many touchpoints in the log, a report for a time zone that has
-# no rollup yet builds it in the request; above, it asks to retry.
-SYNC_BUILD_LIMIT = 300_000
+# no rollup yet builds it in the request (a few seconds at most); above, the
+# worker builds it and the report asks to retry.
+SYNC_BUILD_LIMIT = 100_000
 
 CELL = ActivityCell._meta.db_table
 CELL_COLUMNS = "zone, grain, start, owner_id, kind, stage, added, completed, completed_seconds"
@@ -207,26 +208,33 @@ def _recompute_deals(deal_ids: set[int]) -> None:
 
 
 def zones_in_use() -> set[str]:
-    zones = set(User.objects.filter(is_active=True).values_list("time_zone", flat=True).distinct())
-    zones.add(settings.COMPANY_TIME_ZONE)
-    return {z for z in zones if z in zoneinfo.available_timezones()}
+    """The company's zone, and the zones asked for that an active user still has."""
+    users = set(User.objects.filter(is_active=True).values_list("time_zone", flat=True).distinct())
+    asked = set(RollupZone.objects.values_list("zone", flat=True))
+    return {settings.COMPANY_TIME_ZONE} | {z for z in asked & users if z in zoneinfo.available_timezones()}
+
+
+def request_zone(zone: str) -> None:
+    """A user in ``zone`` opened a report: the next refresh builds it."""
+    RollupZone.objects.get_or_create(zone=zone)
 
 
 def _sync_zones() -> set[str]:
-    """Build the zones that became in use, drop those nobody uses."""
+    """Build the zones asked for, drop those nobody uses any more."""
     zones = zones_in_use()
-    built = set(RollupZone.objects.values_list("zone", flat=True))
-    for gone in built - zones:
+    rows = dict(RollupZone.objects.values_list("zone", "built_at"))
+    for gone in set(rows) - zones:
         ActivityCell.objects.filter(zone=gone).delete()
         RollupZone.objects.filter(zone=gone).delete()
-    for zone in sorted(zones - built):
-        _build_zone(zone)
-        RollupZone.objects.create(zone=zone, built_at=timezone.now())
+    for zone in sorted(zones):
+        if rows.get(zone) is None:
+            _build_zone(zone)
+            RollupZone.objects.update_or_create(zone=zone, defaults={"built_at": timezone.now()})
     return zones
 
 
 def zone_ready(zone: str) -> bool:
-    return RollupZone.objects.filter(zone=zone).exists()
+    return RollupZone.objects.filter(zone=zone, built_at__isnull=False).exists()
 
 
 def log_is_small() -> bool:
@@ -284,7 +292,7 @@ def rebuild() -> dict:
         newest_day = PendingDay.objects.order_by("-id").values_list("id", flat=True).first() or 0
         newest_deal = PendingDeal.objects.order_by("-id").values_list("id", flat=True).first() or 0
         ActivityCell.objects.all().delete()
-        RollupZone.objects.all().delete()
+        RollupZone.objects.update(built_at=None)
         zones = _sync_zones()
         DealActivity.objects.all().delete()
         _insert_deals(Q())

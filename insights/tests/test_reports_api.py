@@ -194,3 +194,38 @@ def test_a_new_time_zone_on_a_large_log_asks_to_retry(alice, world, monkeypatch)
     assert response["Retry-After"] == "60"
     monkeypatch.setattr(refresh, "SYNC_BUILD_LIMIT", 10**9)
     assert kiwi.get("insights/activities-added").status_code == 200
+
+
+def test_rebuild_command_gives_what_the_incremental_refresh_gave(alice, bob, world):
+    from django.core.management import call_command
+
+    from insights.models import ActivityCell, DealActivity, FillState, PendingDay
+
+    log(alice, "phone_call", at("2026-11-02 10:00"), "completed", deal_ids=[world["deal"]], duration_seconds=30)
+    log(bob, "email", at("2026-10-31 23:59"), "sent")
+    first = log(alice, "email", at("2026-11-30 12:00"), "received", contact_ids=[world["carol"]])
+    refresh.refresh()
+    alice.delete(f"touchpoints/{first}")
+    assert PendingDay.objects.exists()
+    done = refresh.refresh()
+    assert done["days"] == 1 and not PendingDay.objects.exists()
+    state = FillState.objects.get()
+    assert state.refreshed_at is not None and state.last_days == 1
+
+    def snapshot():
+        cells = ActivityCell.objects.values_list("zone", "grain", "start", "owner_id", "kind", "stage", "added", "completed", "completed_seconds")
+        return sorted(cells), sorted(DealActivity.objects.values_list("deal_id", "kind", "activities", "duration_seconds"))
+
+    incremental = snapshot()
+    assert incremental[0] and incremental[1]
+    call_command("rebuild_insights", stdout=io.StringIO())
+    assert snapshot() == incremental
+    assert FillState.objects.get().rebuilt_at is not None
+
+
+def test_the_periodic_job_refreshes(alice, world):
+    from insights.tasks import refresh_insights
+
+    log(alice, "sms", at("2026-11-02 10:00"), "delivered", contact_ids=[world["carol"]])
+    refresh_insights.call_local()
+    assert [r["kind"] for r in added(alice, start="2026-11-01", end="2026-11-30")["rows"]] == ["sms"]
