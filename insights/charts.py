@@ -33,8 +33,17 @@ def duration_text(seconds: float | int | None) -> str:
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
-def bucket_label(bucket, size: str) -> str:
-    return bucket.strftime("%b %Y") if size == "month" else bucket.strftime("%d %b %Y")
+def bucket_label(bucket, size: str, years: int = 1) -> str:
+    """Short tick labels ("Jun", "8 Jun"), the year added when the period
+    spans several: a rep's periods stand under their name on the axis."""
+    text = bucket.strftime("%b") if size == "month" else f"{bucket.day} {bucket:%b}"
+    return f"{text} {bucket:%y}" if years > 1 else text
+
+
+def short_name(name: str) -> str:
+    """"Amara R." for "Amara Russo": many reps side by side on one axis."""
+    first, _, rest = name.partition(" ")
+    return f"{first} {rest[0]}." if rest else first
 
 
 def added_figure(rows: list[dict], bucket: str) -> dict:
@@ -42,8 +51,10 @@ def added_figure(rows: list[dict], bucket: str) -> dict:
     (rep, period) keeps each rep's periods together."""
     cells: dict[str, dict[tuple, int]] = defaultdict(dict)
     axis: list[tuple] = []
+    years = len({r["bucket"].year for r in rows})
+    many = len({r["rep_id"] for r in rows}) > 6
     for r in rows:
-        key = (r["rep"], bucket_label(r["bucket"], bucket))
+        key = (short_name(r["rep"]) if many else r["rep"], bucket_label(r["bucket"], bucket, years))
         if key not in axis:
             axis.append(key)
         cells[r["kind"]][key] = r["activities"]
@@ -59,7 +70,15 @@ def added_figure(rows: list[dict], bucket: str) -> dict:
         for kind in KIND_COLOURS
         if kind in cells
     ]
-    return {"data": data, "layout": {**LAYOUT, "title": {"text": f"Activities added per rep and {bucket}"}, "yaxis": {"title": {"text": "Activities"}}}}
+    layout = {
+        **LAYOUT,
+        "margin": {**LAYOUT["margin"], "b": 90, "t": 70},
+        "title": {"text": f"Activities added per rep and {bucket}", "x": 0.01, "xanchor": "left"},
+        "yaxis": {"title": {"text": "Activities"}},
+        "xaxis": {"tickangle": -90, "tickfont": {"size": 10}},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+    }
+    return {"data": data, "layout": layout}
 
 
 def completed_figure(rows: list[dict]) -> dict:
@@ -128,10 +147,11 @@ def efficiency_figure(rows: list[dict]) -> dict:
     ]
     layout = {
         **LAYOUT,
+        "margin": {**LAYOUT["margin"], "r": 80},
         "barmode": "group",
         "title": {"text": "Activity efficiency on deals closed in the period"},
         "yaxis": {"title": {"text": "Activities"}},
-        "yaxis2": {"title": {"text": "Minutes per activity"}, "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        "yaxis2": {"title": {"text": "Minutes per activity", "standoff": 10}, "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False},
     }
     return {"data": data, "layout": layout}
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from config.errors import Unavailable
 from insights import charts, queries
-from insights.forms import InsightsFilterForm
+from insights.forms import KIND_LABELS, InsightsFilterForm
 
 PAGES = {
     "activities-added": "Activities Added",
@@ -78,12 +78,27 @@ def report_page(request, name: str):
             context["preparing"] = str(exc)
             status = 503
         else:
-            rows = [{**r, "effort": _hms(r.get("duration_seconds", r.get("average_duration_seconds")))} for r in report.rows]
+            rows = [{**r, "kind_label": KIND_LABELS.get(r.get("kind"), ""), "effort": _hms(r.get("duration_seconds", r.get("average_duration_seconds")))} for r in report.rows]
+            if name == "activities-added":
+                context.update(_pivot(report.rows))
             context.update(report=report, rows=rows, chart=_chart(name, report), csv_url=f"{reverse(f'api-v1:insights-{name}-csv')}?{_api_query(filters, name)}")
     response = render(request, "insights/report.html", context, status=status)
     if status == 503:
         response["Retry-After"] = "60"
     return response
+
+
+def _pivot(rows: list[dict]) -> dict:
+    """Activities Added as a table a person can read: one line per rep and
+    period, a column per kind present, and the line's total."""
+    kinds = [k for k in KIND_LABELS if any(r["kind"] == k for r in rows)]
+    lines: dict[tuple, dict] = {}
+    for r in rows:
+        line = lines.setdefault((r["rep"], r["rep_id"], r["bucket"]), {"rep": r["rep"], "bucket": r["bucket"], "counts": dict.fromkeys(kinds, 0), "total": 0})
+        line["counts"][r["kind"]] = r["activities"]
+        line["total"] += r["activities"]
+    table = [{**line, "counts": [line["counts"][k] for k in kinds]} for line in lines.values()]
+    return {"pivot_kinds": [KIND_LABELS[k] for k in kinds], "pivot": table}
 
 
 def _hms(seconds: float | int | None) -> str:
