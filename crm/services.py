@@ -159,6 +159,8 @@ def do_create_deal(actor: User, data: dict) -> Deal:
     deal.save()
     for i, link in enumerate(data.get("contacts") or ()):
         _link_contact(actor, deal, link["contact_id"], link.get("role") or "other", loc=("contacts", i, "contact_id"))
+    if deal.closed_at is not None:
+        insight_marks.mark_deals([deal.id], with_days=False)  # created closed: it counts in Activity Efficiency
     workflow_triggers.record_created("deal", deal.id)
     return deal
 
@@ -172,13 +174,14 @@ def do_update_deal(actor: User, deal_id: int, data: dict) -> Deal:
         if data["organization_id"] is not None:
             get_visible(Organization, actor, data["organization_id"], loc=("organization_id",))
         deal.organization_id = data["organization_id"]
-    stage_before = (deal.stage, deal.closed_at)
+    insights_before = (deal.stage, deal.closed_at, deal.owner_id)
     _apply(deal, data, DEAL_FIELDS)
     _apply_stage(deal, data)
     deal.save()
-    if (deal.stage, deal.closed_at) != stage_before:
-        # Its activities change stage, and its totals their closing window.
-        insight_marks.mark_deals([deal.id])
+    if (deal.stage, deal.closed_at, deal.owner_id) != insights_before:
+        # Sales Insights: its activities change stage, its totals their
+        # closing window, its closing the day and rep it counts for.
+        insight_marks.mark_deals([deal.id], with_days=(deal.stage, deal.closed_at) != insights_before[:2])
     if old_org is None and deal.organization_id is not None:
         rollup.on_deal_got_organization(deal.id, deal.organization_id)
     workflow_triggers.record_updated("deal", deal)

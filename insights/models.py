@@ -57,13 +57,50 @@ class ActivityCell(models.Model):
 
 
 class DealActivity(models.Model):
-    deal = models.ForeignKey("crm.Deal", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20)
+    """Per deal and kind, the activities on the deal's timeline up to its
+    closing (all of them while it is open), with the deal's owner, stage and
+    closing time as of the last refresh. Each deal also has one row of kind
+    "" (no activities) so a deal without any is still counted. ``deal_id``
+    is a plain integer: a deleted deal's rows stay until the refresh has
+    recomputed the closing-day cells they counted in."""
+
+    deal_id = models.IntegerField()
+    owner_id = models.IntegerField(null=True)
+    stage = models.CharField(max_length=20)
+    closed_at = models.DateTimeField(null=True)
+    kind = models.CharField(max_length=20, blank=True)
     activities = models.PositiveIntegerField()
     duration_seconds = models.BigIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["deal", "kind"], name="insights_deal_kind_uniq")]
+        constraints = [models.UniqueConstraint(fields=["deal_id", "kind"], name="insights_deal_kind_uniq")]
+        indexes = [
+            # Recomputing an owner's closing days: (owner, closed_at) ranges.
+            models.Index(fields=["owner_id", "closed_at"], condition=models.Q(closed_at__isnull=False), name="insights_deal_closed_idx"),
+        ]
+
+
+class ClosedDealCell(models.Model):
+    """Activity Efficiency's rollup: per zone, period of the closing day,
+    owner, outcome and kind, the deals closed (on the kind "" rows) and the
+    activities it took, with their duration. Built from DealActivity like
+    ActivityCell from the log, day cells first, weeks and months from them."""
+
+    zone = models.CharField(max_length=64)
+    grain = models.CharField(max_length=5, choices=Grain.choices)
+    start = models.DateField()
+    owner_id = models.IntegerField()
+    won = models.BooleanField()
+    kind = models.CharField(max_length=20, blank=True)
+    deals = models.PositiveIntegerField()
+    activities = models.PositiveIntegerField()
+    duration_seconds = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "grain", "start", "owner_id", "won", "kind"], name="insights_closed_cell_uniq"),
+        ]
+        indexes = [models.Index(fields=["zone", "grain", "owner_id", "start"], name="insights_closed_owner_idx")]
 
 
 class PendingDay(models.Model):

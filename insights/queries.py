@@ -27,9 +27,9 @@ from django.utils import timezone
 
 from accounts.models import Role, Team, User
 from config.errors import Invalid, Unavailable
-from crm.models import Deal, DealStage
+from crm.models import DealStage
 from insights import refresh
-from insights.models import ActivityCell, DealActivity, FillState, Grain
+from insights.models import ActivityCell, ClosedDealCell, FillState, Grain
 from insights.rules import ACTIVITY_KINDS, NO_STAGE, month_of, week_of
 
 ONE_DAY = timedelta(days=1)
@@ -289,26 +289,25 @@ def activity_efficiency(viewer: User, filters: Filters) -> Report:
     average activities on a won deal, the activities it takes to win one
     counting the effort spent on lost deals (activities on every closed deal
     ÷ deals won), and the average duration of those activities."""
-    ensure_zone(viewer.tzinfo.key)  # the same readiness rule as the other reports
-    tz = viewer.tzinfo
-    since = refresh.day_bounds(filters.start, tz)[0]
-    until = refresh.day_bounds(filters.end, tz)[1]
-    deals = Deal.objects.filter(closed_at__gte=since, closed_at__lt=until, stage__in=[DealStage.CLOSED_WON, DealStage.CLOSED_LOST], owner__isnull=False)
+    ensure_zone(viewer.tzinfo.key)
+    where = Q(pk__in=[])
+    for grain, first, last in cover(filters.start, filters.end, FINER[Grain.MONTH]):
+        where |= _piece_q(grain, first, last)
+    cells = ClosedDealCell.objects.filter(where, zone=viewer.tzinfo.key)
     owners = owner_ids(viewer, filters)
     if owners is not None:
-        deals = deals.filter(owner_id__in=owners)
-    totals: dict[int, dict] = defaultdict(lambda: {"won_deals": 0, "lost_deals": 0, "won_activities": 0, "won_seconds": 0, "closed_activities": 0})
-    for row in deals.values("owner_id", "stage").annotate(n=Count("id")).order_by():
-        totals[row["owner_id"]]["won_deals" if row["stage"] == DealStage.CLOSED_WON else "lost_deals"] += row["n"]
-    activity = DealActivity.objects.filter(deal__in=deals.values("id"))
+        cells = cells.filter(owner_id__in=owners)
     if filters.kinds:
-        activity = activity.filter(kind__in=filters.kinds)
-    for row in activity.values("deal__owner_id", "deal__stage").annotate(n=Sum("activities"), s=Sum("duration_seconds")).order_by():
-        t = totals[row["deal__owner_id"]]
-        t["closed_activities"] += row["n"]
-        if row["deal__stage"] == DealStage.CLOSED_WON:
-            t["won_activities"] += row["n"]
-            t["won_seconds"] += row["s"]
+        cells = cells.filter(kind__in=["", *filters.kinds])  # "": the deals themselves
+    totals: dict[int, dict] = defaultdict(lambda: {"won_deals": 0, "lost_deals": 0, "won_activities": 0, "won_seconds": 0, "closed_activities": 0})
+    sums = cells.order_by().values("owner_id", "won").annotate(deals=Sum("deals"), activities=Sum("activities"), seconds=Sum("duration_seconds"))
+    for row in sums:
+        t = totals[row["owner_id"]]
+        t["won_deals" if row["won"] else "lost_deals"] += row["deals"]
+        t["closed_activities"] += row["activities"]
+        if row["won"]:
+            t["won_activities"] += row["activities"]
+            t["won_seconds"] += row["seconds"]
     rows = []
     for rep_id, t in totals.items():
         won = t["won_deals"]

@@ -26,13 +26,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import BooleanField, Case, CharField, Count, F, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import User
 from insights.marks import chunks
-from insights.models import ActivityCell, DealActivity, FillState, Grain, PendingDay, PendingDeal, RollupZone
+from crm.models import CLOSED_STAGES, Deal, DealStage
+from insights.models import ActivityCell, ClosedDealCell, DealActivity, FillState, Grain, PendingDay, PendingDeal, RollupZone
 from insights.rules import ACTIVITY_KINDS, NO_STAGE, completed_q, month_of, week_of
 from touchpoints.models import Touchpoint, TouchpointLink
 
@@ -67,26 +71,68 @@ _PERIOD_OF = {Grain.WEEK: week_of, Grain.MONTH: month_of}
 _PERIOD_END = {Grain.WEEK: lambda start: start + timedelta(days=7), Grain.MONTH: lambda start: month_of(start + timedelta(days=31))}
 
 
-# --- recomputing from the log ----------------------------------------------------
+# --- what is rolled up -----------------------------------------------------------
 
 
-def activity_log(zone: str, where: Q):
+@dataclass(frozen=True)
+class Rollup:
+    """One cell table and how its day cells come from their source: the
+    source's rows (local day, dimensions..., measures...) for a zone and a
+    condition, and the instant column (on the source) that days range on.
+    Weeks and months are always sums of the day cells."""
+
+    model: type[Model]
+    dimensions: tuple[str, ...]
+    measures: tuple[str, ...]
+    instant: str
+    source: Callable[[str, Q], QuerySet]
+
+    @property
+    def table(self) -> str:
+        return self.model._meta.db_table
+
+
+def activity_log(zone: str, where: Q) -> QuerySet:
     """The log's activities matching ``where`` as the rollup sees them:
-    (local day in ``zone``, owner, kind, deal stage, completed 0/1, the
-    completed one's duration)."""
+    local day in ``zone``; owner, kind, deal stage; 1, completed 0/1, the
+    completed one's duration."""
     first_stage = TouchpointLink.objects.filter(touchpoint_id=OuterRef("pk"), deal__isnull=False).order_by("deal_id").values("deal__stage")[:1]
     done = completed_q()
-    return (
-        Touchpoint.objects.filter(where, owner__isnull=False, kind__in=ACTIVITY_KINDS)
-        .annotate(
-            d=TruncDate("occurred_at", tzinfo=zoneinfo.ZoneInfo(zone)),
-            st=Coalesce(Subquery(first_stage), Value(NO_STAGE)),
-            done=Case(When(done, then=Value(1)), default=Value(0), output_field=IntegerField()),
-            done_seconds=Case(When(done, then=Coalesce(F("duration_seconds"), Value(0))), default=Value(0), output_field=IntegerField()),
-        )
-        .values_list("d", "owner_id", "kind", "st", "done", "done_seconds")
-        .order_by()
+    return _named(
+        Touchpoint.objects.filter(where, owner__isnull=False, kind__in=ACTIVITY_KINDS),
+        TruncDate("occurred_at", tzinfo=zoneinfo.ZoneInfo(zone)),
+        (F("owner_id"), F("kind"), Coalesce(Subquery(first_stage), Value(NO_STAGE))),
+        (
+            Value(1, output_field=IntegerField()),
+            Case(When(done, then=Value(1)), default=Value(0), output_field=IntegerField()),
+            Case(When(done, then=Coalesce(F("duration_seconds"), Value(0))), default=Value(0), output_field=IntegerField()),
+        ),
     )
+
+
+def closed_deals(zone: str, where: Q) -> QuerySet:
+    """Closed deals' DealActivity rows matching ``where``: local closing day
+    in ``zone``; owner, won, kind; 1 on the deal's own row, activities, duration."""
+    return _named(
+        DealActivity.objects.filter(where, owner_id__isnull=False, closed_at__isnull=False, stage__in=CLOSED_STAGES),
+        TruncDate("closed_at", tzinfo=zoneinfo.ZoneInfo(zone)),
+        (F("owner_id"), Case(When(stage=DealStage.CLOSED_WON, then=Value(True)), default=Value(False), output_field=BooleanField()), F("kind")),
+        (Case(When(kind="", then=Value(1)), default=Value(0), output_field=IntegerField()), F("activities"), F("duration_seconds")),
+    )
+
+
+def _named(rows: QuerySet, day, dimensions: tuple, measures: tuple) -> QuerySet:
+    """A source's rows with the column names _insert_days reads: d, dim0.., m0.."""
+    names = {"d": day, **{f"dim{i}": e for i, e in enumerate(dimensions)}, **{f"m{i}": e for i, e in enumerate(measures)}}
+    return rows.annotate(**names).values_list(*names).order_by()
+
+
+ACTIVITIES = Rollup(ActivityCell, ("owner_id", "kind", "stage"), ("added", "completed", "completed_seconds"), "occurred_at", activity_log)
+CLOSED = Rollup(ClosedDealCell, ("owner_id", "won", "kind"), ("deals", "activities", "duration_seconds"), "closed_at", closed_deals)
+ROLLUPS = (ACTIVITIES, CLOSED)
+
+
+# --- recomputing cells --------------------------------------------------------------
 
 
 def _execute(sql: str, params: Iterable) -> None:
@@ -94,49 +140,66 @@ def _execute(sql: str, params: Iterable) -> None:
         cursor.execute(sql, tuple(params))
 
 
-def _insert_days(zone: str, where: Q) -> None:
-    inner, params = activity_log(zone, where).query.sql_with_params()
+def _columns(rollup: Rollup) -> str:
+    return ", ".join(("zone", "grain", "start", *rollup.dimensions, *rollup.measures))
+
+
+def _insert_days(rollup: Rollup, zone: str, where: Q) -> None:
+    inner, params = rollup.source(zone, where).query.sql_with_params()
+    dims = ", ".join(f"x.dim{i}" for i in range(len(rollup.dimensions)))
+    sums = ", ".join(f"SUM(x.m{i})" for i in range(len(rollup.measures)))
     _execute(
-        f"INSERT INTO {CELL} ({CELL_COLUMNS}) "
-        "SELECT %s, %s, x.d, x.owner_id, x.kind, x.st, COUNT(*), SUM(x.done), SUM(x.done_seconds) "
-        f"FROM ({inner}) x GROUP BY x.d, x.owner_id, x.kind, x.st",
+        f"INSERT INTO {rollup.table} ({_columns(rollup)}) SELECT %s, %s, x.d, {dims}, {sums} FROM ({inner}) x GROUP BY x.d, {dims}",
         (zone, Grain.DAY, *params),
     )
 
 
-def _insert_periods(zone: str, grain: str, ranges: Q) -> None:
+def _insert_periods(rollup: Rollup, zone: str, grain: str, ranges: Q) -> None:
     """The ``grain`` cells of ``zone`` as sums of its day cells in ``ranges``."""
-    days = ActivityCell.objects.filter(ranges, zone=zone, grain=Grain.DAY).values_list("id").order_by()
+    days = rollup.model.objects.filter(ranges, zone=zone, grain=Grain.DAY).values_list("id").order_by()
     where, params = days.query.sql_with_params()
     period = _PERIOD_SQL[grain][connection.vendor].format(col="c.start")
+    dims = ", ".join(f"c.{d}" for d in rollup.dimensions)
+    sums = ", ".join(f"SUM(c.{m})" for m in rollup.measures)
     _execute(
-        f"INSERT INTO {CELL} ({CELL_COLUMNS}) "
-        f"SELECT %s, %s, {period}, c.owner_id, c.kind, c.stage, SUM(c.added), SUM(c.completed), SUM(c.completed_seconds) "
-        f"FROM {CELL} c WHERE c.id IN ({where}) GROUP BY {period}, c.owner_id, c.kind, c.stage",
+        f"INSERT INTO {rollup.table} ({_columns(rollup)}) "
+        f"SELECT %s, %s, {period}, {dims}, {sums} FROM {rollup.table} c WHERE c.id IN ({where}) GROUP BY {period}, {dims}",
         (zone, grain, *params),
     )
 
 
-def _deal_log(where: Q):
+def _deal_rows(deal_ids: list[int] | None) -> QuerySet:
+    """Each deal's own row (kind ""): its owner, stage and closing."""
+    deals = Deal.objects.all() if deal_ids is None else Deal.objects.filter(id__in=deal_ids)
+    zero = Value(0, output_field=IntegerField())
+    return deals.annotate(k=Value("", output_field=CharField()), n=zero, s=zero).values_list("id", "owner_id", "stage", "closed_at", "k", "n", "s").order_by()
+
+
+def _deal_log(deal_ids: list[int] | None) -> QuerySet:
     """Activities on deals' timelines up to each deal's closing (all of them
-    while it is open): (deal, kind, duration)."""
+    while it is open), per deal and kind, with the deal's owner, stage and closing."""
+    links = TouchpointLink.objects.filter(deal__isnull=False, kind__in=ACTIVITY_KINDS)
+    if deal_ids is not None:
+        links = links.filter(deal_id__in=deal_ids)
     return (
-        TouchpointLink.objects.filter(where, deal__isnull=False, kind__in=ACTIVITY_KINDS)
-        .filter(Q(deal__closed_at__isnull=True) | Q(occurred_at__lte=F("deal__closed_at")))
-        .annotate(seconds=F("touchpoint__duration_seconds"))
-        .values_list("deal_id", "kind", "seconds")
+        links.filter(Q(deal__closed_at__isnull=True) | Q(occurred_at__lte=F("deal__closed_at")))
+        .values_list("deal_id", "deal__owner_id", "deal__stage", "deal__closed_at", "kind")
+        .annotate(n=Count("id"), s=Coalesce(Sum("touchpoint__duration_seconds"), Value(0)))
         .order_by()
     )
 
 
-def _insert_deals(where: Q) -> None:
-    inner, params = _deal_log(where).query.sql_with_params()
-    _execute(
-        f"INSERT INTO {DealActivity._meta.db_table} (deal_id, kind, activities, duration_seconds) "
-        "SELECT x.deal_id, x.kind, COUNT(*), COALESCE(SUM(x.seconds), 0) "
-        f"FROM ({inner}) x GROUP BY x.deal_id, x.kind",
-        params,
-    )
+def _insert_deals(deal_ids: list[int] | None) -> None:
+    columns = "deal_id, owner_id, stage, closed_at, kind, activities, duration_seconds"
+    for rows in (_deal_rows(deal_ids), _deal_log(deal_ids)):
+        sql, params = rows.query.sql_with_params()
+        _execute(f"INSERT INTO {DealActivity._meta.db_table} ({columns}) {sql}", params)
+
+
+def _closings(deal_ids: list[int]) -> set[tuple[int, date]]:
+    """The (owner, UTC day) each deal's closing counts on, as last rolled up."""
+    rows = DealActivity.objects.filter(deal_id__in=deal_ids, kind="", owner_id__isnull=False, closed_at__isnull=False)
+    return {(owner, closed.astimezone(UTC).date()) for owner, closed in rows.values_list("owner_id", "closed_at")}
 
 
 def local_days(utc_day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
@@ -163,8 +226,8 @@ def _runs(days: list[date]) -> Iterator[tuple[date, date]]:
     yield first, prev
 
 
-def _recompute_days(zone: str, cells: set[tuple[int, date]]) -> None:
-    """Day cells of the marked (owner, UTC day)s, then their weeks and months."""
+def _recompute(rollup: Rollup, zone: str, cells: set[tuple[int, date]]) -> None:
+    """The day cells of the marked (owner, UTC day)s, then their weeks and months."""
     tz = zoneinfo.ZoneInfo(zone)
     local: set[tuple[int, date]] = {(owner, d) for owner, utc_day in cells for d in local_days(utc_day, tz)}
     for chunk in chunks(sorted(local), RANGES_PER_QUERY):
@@ -176,9 +239,9 @@ def _recompute_days(zone: str, cells: set[tuple[int, date]]) -> None:
         for owner, days in by_owner.items():
             stale |= Q(owner_id=owner, start__in=days)
             for first, last in _runs(days):
-                ranges |= Q(owner_id=owner, occurred_at__gte=day_bounds(first, tz)[0], occurred_at__lt=day_bounds(last, tz)[1])
-        ActivityCell.objects.filter(stale, zone=zone, grain=Grain.DAY).delete()
-        _insert_days(zone, ranges)
+                ranges |= Q(owner_id=owner, **{f"{rollup.instant}__gte": day_bounds(first, tz)[0], f"{rollup.instant}__lt": day_bounds(last, tz)[1]})
+        rollup.model.objects.filter(stale, zone=zone, grain=Grain.DAY).delete()
+        _insert_days(rollup, zone, ranges)
     for grain in (Grain.WEEK, Grain.MONTH):
         periods = sorted({(owner, _PERIOD_OF[grain](d)) for owner, d in local})
         for chunk in chunks(periods, RANGES_PER_QUERY):
@@ -187,21 +250,29 @@ def _recompute_days(zone: str, cells: set[tuple[int, date]]) -> None:
             for owner, start in chunk:
                 stale |= Q(owner_id=owner, start=start)
                 ranges |= Q(owner_id=owner, start__gte=start, start__lt=_PERIOD_END[grain](start))
-            ActivityCell.objects.filter(stale, zone=zone, grain=grain).delete()
-            _insert_periods(zone, grain, ranges)
+            rollup.model.objects.filter(stale, zone=zone, grain=grain).delete()
+            _insert_periods(rollup, zone, grain, ranges)
 
 
 def _build_zone(zone: str) -> None:
-    ActivityCell.objects.filter(zone=zone).delete()
-    _insert_days(zone, Q())
-    for grain in (Grain.WEEK, Grain.MONTH):
-        _insert_periods(zone, grain, Q())
+    for rollup in ROLLUPS:
+        rollup.model.objects.filter(zone=zone).delete()
+        _insert_days(rollup, zone, Q())
+        for grain in (Grain.WEEK, Grain.MONTH):
+            _insert_periods(rollup, zone, grain, Q())
 
 
-def _recompute_deals(deal_ids: set[int]) -> None:
+def _recompute_deals(deal_ids: set[int], zones: set[str]) -> None:
+    """DealActivity of the marked deals from the log, then the closing-day
+    cells they counted in before and count in now."""
     for chunk in chunks(sorted(deal_ids), 500):
+        before = _closings(chunk)
         DealActivity.objects.filter(deal_id__in=chunk).delete()
-        _insert_deals(Q(deal_id__in=chunk))
+        _insert_deals(chunk)
+        changed = before | _closings(chunk)
+        if changed:
+            for zone in sorted(zones):
+                _recompute(CLOSED, zone, changed)
 
 
 # --- zones -----------------------------------------------------------------------
@@ -224,7 +295,8 @@ def _sync_zones() -> set[str]:
     zones = zones_in_use()
     rows = dict(RollupZone.objects.values_list("zone", "built_at"))
     for gone in set(rows) - zones:
-        ActivityCell.objects.filter(zone=gone).delete()
+        for rollup in ROLLUPS:
+            rollup.model.objects.filter(zone=gone).delete()
         RollupZone.objects.filter(zone=gone).delete()
     for zone in sorted(zones):
         if rows.get(zone) is None:
@@ -265,9 +337,9 @@ def refresh() -> dict:
             cells = {(owner, day) for _, owner, day in day_marks}
             if cells:
                 for zone in sorted(zones):
-                    _recompute_days(zone, cells)
+                    _recompute(ACTIVITIES, zone, cells)
             deals = {deal for _, deal in deal_marks}
-            _recompute_deals(deals)
+            _recompute_deals(deals, zones)
             for chunk in chunks([m[0] for m in day_marks], 1000):
                 PendingDay.objects.filter(id__in=chunk).delete()
             for chunk in chunks([m[0] for m in deal_marks], 1000):
@@ -291,11 +363,13 @@ def rebuild() -> dict:
         state = _lock_state()
         newest_day = PendingDay.objects.order_by("-id").values_list("id", flat=True).first() or 0
         newest_deal = PendingDeal.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        ActivityCell.objects.all().delete()
+        # Deals first: the closing-day cells are built from them.
+        DealActivity.objects.all().delete()
+        _insert_deals(None)
+        for rollup in ROLLUPS:
+            rollup.model.objects.all().delete()
         RollupZone.objects.update(built_at=None)
         zones = _sync_zones()
-        DealActivity.objects.all().delete()
-        _insert_deals(Q())
         # Marks written after this transaction's snapshot stay for the next refresh.
         PendingDay.objects.filter(id__lte=newest_day).delete()
         PendingDeal.objects.filter(id__lte=newest_deal).delete()
