@@ -30,7 +30,7 @@ from config.errors import Invalid, Unavailable
 from crm.models import DealStage
 from insights import refresh
 from insights.models import ActivityCell, ClosedDealCell, FillState, Grain
-from insights.rules import ACTIVITY_KINDS, NO_STAGE, month_of, week_of
+from insights.rules import ACTIVITY_KINDS, ALL, NO_STAGE, month_of, week_of
 
 ONE_DAY = timedelta(days=1)
 # The longest period a report covers (five years): bounds the pieces a
@@ -217,6 +217,8 @@ def _cells(viewer: User, filters: Filters, pieces: Q) -> QuerySet:
         cells = cells.filter(kind__in=filters.kinds)
     if filters.stages:
         cells = cells.filter(stage__in=[NO_STAGE if s == NO_DEAL else s for s in filters.stages])
+    else:
+        cells = cells.filter(stage=ALL)  # the stages summed: never both, or they would count twice
     return cells.order_by()
 
 

@@ -37,7 +37,7 @@ from accounts.models import User
 from insights.marks import chunks
 from crm.models import CLOSED_STAGES, Deal, DealStage
 from insights.models import ActivityCell, ClosedDealCell, DealActivity, FillState, Grain, PendingDay, PendingDeal, RollupZone
-from insights.rules import ACTIVITY_KINDS, NO_STAGE, completed_q, month_of, week_of
+from insights.rules import ACTIVITY_KINDS, ALL, NO_STAGE, completed_q, month_of, week_of
 from touchpoints.models import Touchpoint, TouchpointLink
 
 # Marks handled per refresh transaction; a longer backlog takes several.
@@ -86,6 +86,9 @@ class Rollup:
     measures: tuple[str, ...]
     instant: str
     source: Callable[[str, Q], QuerySet]
+    # A dimension also kept summed over all its values, under ALL: a report
+    # that does not filter on it reads those rows (a third of the cells).
+    totalled: str | None = None
 
     @property
     def table(self) -> str:
@@ -127,7 +130,7 @@ def _named(rows: QuerySet, day, dimensions: tuple, measures: tuple) -> QuerySet:
     return rows.annotate(**names).values_list(*names).order_by()
 
 
-ACTIVITIES = Rollup(ActivityCell, ("owner_id", "kind", "stage"), ("added", "completed", "completed_seconds"), "occurred_at", activity_log)
+ACTIVITIES = Rollup(ActivityCell, ("owner_id", "kind", "stage"), ("added", "completed", "completed_seconds"), "occurred_at", activity_log, totalled="stage")
 CLOSED = Rollup(ClosedDealCell, ("owner_id", "won", "kind"), ("deals", "activities", "duration_seconds"), "closed_at", closed_deals)
 ROLLUPS = (ACTIVITIES, CLOSED)
 
@@ -151,6 +154,23 @@ def _insert_days(rollup: Rollup, zone: str, where: Q) -> None:
     _execute(
         f"INSERT INTO {rollup.table} ({_columns(rollup)}) SELECT %s, %s, x.d, {dims}, {sums} FROM ({inner}) x GROUP BY x.d, {dims}",
         (zone, Grain.DAY, *params),
+    )
+
+
+def _insert_totals(rollup: Rollup, zone: str, days: Q) -> None:
+    """The ALL rows of ``rollup.totalled`` for the day cells in ``days``."""
+    if rollup.totalled is None:
+        return
+    cells = rollup.model.objects.filter(days, zone=zone, grain=Grain.DAY).exclude(**{rollup.totalled: ALL}).values_list("id").order_by()
+    where, params = cells.query.sql_with_params()
+    kept = [d for d in rollup.dimensions if d != rollup.totalled]
+    dims = ", ".join(f"c.{d}" for d in kept)
+    chosen = ", ".join("%s" if d == rollup.totalled else f"c.{d}" for d in rollup.dimensions)
+    sums = ", ".join(f"SUM(c.{m})" for m in rollup.measures)
+    _execute(
+        f"INSERT INTO {rollup.table} ({_columns(rollup)}) "
+        f"SELECT %s, %s, c.start, {chosen}, {sums} FROM {rollup.table} c WHERE c.id IN ({where}) GROUP BY c.start, {dims}",
+        (zone, Grain.DAY, ALL, *params),
     )
 
 
@@ -242,6 +262,7 @@ def _recompute(rollup: Rollup, zone: str, cells: set[tuple[int, date]]) -> None:
                 ranges |= Q(owner_id=owner, **{f"{rollup.instant}__gte": day_bounds(first, tz)[0], f"{rollup.instant}__lt": day_bounds(last, tz)[1]})
         rollup.model.objects.filter(stale, zone=zone, grain=Grain.DAY).delete()
         _insert_days(rollup, zone, ranges)
+        _insert_totals(rollup, zone, stale)
     for grain in (Grain.WEEK, Grain.MONTH):
         periods = sorted({(owner, _PERIOD_OF[grain](d)) for owner, d in local})
         for chunk in chunks(periods, RANGES_PER_QUERY):
@@ -258,6 +279,7 @@ def _build_zone(zone: str) -> None:
     for rollup in ROLLUPS:
         rollup.model.objects.filter(zone=zone).delete()
         _insert_days(rollup, zone, Q())
+        _insert_totals(rollup, zone, Q())
         for grain in (Grain.WEEK, Grain.MONTH):
             _insert_periods(rollup, zone, grain, Q())
 

@@ -49,6 +49,9 @@ COMPLETED: dict[str, frozenset[str]] = {
 
 # "" in the rollup's stage column: on no deal.
 NO_STAGE = ""
+# "*" in the rollup's stage column: every stage and none, summed (what a
+# report without a stage filter reads).
+ALL = "*"
 
 
 def week_of(day: date) -> date:
