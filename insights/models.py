@@ -2,7 +2,8 @@
 
 ``ActivityCell`` holds, per time zone in use, one row per period × owner ×
 kind × deal stage with how many activities were added, how many of those
-were completed, and the completed ones' total duration. Three grains share
+were completed, and the completed ones' total duration; stage ``*`` rows
+hold every stage summed, for reports that do not filter on it. Three grains share
 the table: ``day`` cells are computed from the log; ``week`` (Monday) and
 ``month`` (the 1st) cells are sums of day cells. A report over a period
 reads whole weeks or months from their own cells and only the partial
@@ -11,8 +12,9 @@ thousand rows, not the log's millions (docs/insights.md, measured in
 docs/benchmarks.md). Reports sum rows and never read the log.
 
 ``DealActivity`` holds, per deal and kind, the activities on the deal's
-timeline up to its closing time (all of them while it is open): what
-Activity Efficiency needs without counting links at read time.
+timeline up to its closing time (all of them while it is open), and
+``ClosedDealCell`` sums them per closing period, rep and outcome: what
+Activity Efficiency reads.
 
 Writers never update these tables. They append *marks* (``PendingDay``: an
 owner's UTC day; ``PendingDeal``: a deal) in their own transaction, and the
