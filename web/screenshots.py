@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,6 +193,11 @@ def _shoot(base: str, records: dict, out: Path) -> None:
             admin.goto(url)
             admin.wait_for_load_state("networkidle")
             admin.screenshot(path=out / f"{name}.png", full_page=True)
+        # Sales Insights: the chart and the top of the table (the tables run long).
+        for name in ("activities-added", "activities-completed", "activity-efficiency"):
+            admin.goto(f"/insights/{name}/" + ("?bucket=month&start=" + (date.today() - timedelta(days=180)).isoformat() if name == "activities-added" else ""))
+            admin.wait_for_load_state("networkidle")
+            admin.screenshot(path=out / f"insights-{name}.png")
         if records["portal_email"]:  # the customer portal, as the demo's portal contact
             portal = browser.new_context(viewport={"width": 1100, "height": 700}, base_url=base).new_page()
             portal.goto("/portal/")
