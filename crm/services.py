@@ -168,13 +168,14 @@ def do_create_deal(actor: User, data: dict) -> Deal:
 @transaction.atomic
 def do_update_deal(actor: User, deal_id: int, data: dict) -> Deal:
     deal = get_visible(Deal, actor, deal_id, for_update=True)
+    # Before _check_can_change_owner, which already sets the new owner.
+    insights_before = (deal.stage, deal.closed_at, deal.owner_id)
     _check_can_change_owner(actor, deal, data)
     old_org = deal.organization_id
     if "organization_id" in data:
         if data["organization_id"] is not None:
             get_visible(Organization, actor, data["organization_id"], loc=("organization_id",))
         deal.organization_id = data["organization_id"]
-    insights_before = (deal.stage, deal.closed_at, deal.owner_id)
     _apply(deal, data, DEAL_FIELDS)
     _apply_stage(deal, data)
     deal.save()
