@@ -218,7 +218,7 @@ def _activity_cells(viewer: User, filters: Filters) -> QuerySet:
     return cells.order_by()
 
 
-def _summed(cells: QuerySet, pieces: list[tuple[str, date, date, date | None]], keys: tuple[str, ...], sums: dict[str, str], bucketed: bool = False) -> dict[tuple, dict]:
+def _summed(cells: QuerySet, pieces: list[tuple[str, date, date, date | None]], keys: tuple[str, ...], sums: dict[str, Sum], bucketed: bool = False) -> dict[tuple, dict]:
     """``sums`` of ``cells`` per ``keys`` (and bucket) over the pieces. One
     query per piece, each an index range (zone, grain, start or owner and
     start): in one query, an OR of the ranges made SQLite scan the zone's
@@ -227,7 +227,7 @@ def _summed(cells: QuerySet, pieces: list[tuple[str, date, date, date | None]], 
     for grain, first, last, bucket in pieces:
         per_start = bucketed and bucket is None
         group = (*keys, "start") if per_start else keys
-        rows = cells.filter(grain=grain, start__gte=first, start__lte=last).values(*group).annotate(**{n: Sum(c) for n, c in sums.items()})
+        rows = cells.filter(grain=grain, start__gte=first, start__lte=last).values(*group).annotate(**sums)
         width = len(group)
         for row in rows.values_list(*group, *sums):  # tuples: a year of weeks for 100 reps is 30,000 rows
             key = row[:width] if per_start or not bucketed else (*row[:width], bucket)
@@ -263,18 +263,22 @@ def _report(viewer: User, filters: Filters, rows: list[dict]) -> Report:
 def activities_added(viewer: User, filters: Filters) -> Report:
     """Activities added per rep, bucket (week or month) and kind."""
     pieces = bucket_pieces(filters.start, filters.end, filters.bucket)
-    sums = _summed(_activity_cells(viewer, filters), pieces, ("owner_id", "kind"), {"activities": "added"}, bucketed=True)
+    kinds = filters.kinds or ACTIVITY_KINDS
+    # A column per kind rather than a row: a sixth of the rows to fetch and
+    # convert (a year of weeks for 100 reps: 5,000 instead of 30,000).
+    per_kind = {kind: Sum("added", filter=Q(kind=kind)) for kind in kinds}
+    sums = _summed(_activity_cells(viewer, filters), pieces, ("owner_id",), per_kind, bucketed=True)
     return _report(
         viewer,
         filters,
-        [{"rep_id": owner, "bucket": bucket, "kind": kind, "activities": t["activities"]} for (owner, kind, bucket), t in sums.items() if t["activities"]],
+        [{"rep_id": owner, "bucket": bucket, "kind": kind, "activities": n} for (owner, bucket), t in sums.items() for kind, n in t.items() if n],
     )
 
 
 def activities_completed(viewer: User, filters: Filters) -> Report:
     """Completed activities per rep and kind, with their total duration."""
     pieces = _plain(cover(filters.start, filters.end, FINER[Grain.MONTH]))
-    sums = _summed(_activity_cells(viewer, filters), pieces, ("owner_id", "kind"), {"activities": "completed", "duration_seconds": "completed_seconds"})
+    sums = _summed(_activity_cells(viewer, filters), pieces, ("owner_id", "kind"), {"activities": Sum("completed"), "duration_seconds": Sum("completed_seconds")})
     return _report(
         viewer,
         filters,
@@ -295,7 +299,7 @@ def activity_efficiency(viewer: User, filters: Filters) -> Report:
     if filters.kinds:
         cells = cells.filter(kind__in=["", *filters.kinds])  # "": the deals themselves
     pieces = _plain(cover(filters.start, filters.end, FINER[Grain.MONTH]))
-    sums = _summed(cells.order_by(), pieces, ("owner_id", "won"), {"deals": "deals", "activities": "activities", "seconds": "duration_seconds"})
+    sums = _summed(cells.order_by(), pieces, ("owner_id", "won"), {"deals": Sum("deals"), "activities": Sum("activities"), "seconds": Sum("duration_seconds")})
     totals: dict[int, dict] = defaultdict(lambda: {"won_deals": 0, "lost_deals": 0, "won_activities": 0, "won_seconds": 0, "closed_activities": 0})
     for (owner, won), row in sums.items():
         t = totals[owner]
