@@ -15,21 +15,21 @@ import sys
 from bench import common
 from bench.common import console
 
-DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks", "documents", "alerts", "lists")
+DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks", "documents", "alerts", "lists", "insights")
 # Benchmarks that touch no database run once, whatever --db says.
 NO_DATABASE = ("sentiment",)
 BENCHMARKS = (*DB_BENCHMARKS, *NO_DATABASE)
 # Options handed to the children: (flag, takes a value, benchmarks that have it, help).
 CHILD_OPTIONS = (
     ("--profile", False, DB_BENCHMARKS, "also break the API path down in-process (phases + cProfile); ui: cProfile of the pages over budget"),
-    ("--warmup", True, ("ingest", "timeline", "ui"), "warm-up batches (ingest) or rounds (timeline, ui)"),
+    ("--warmup", True, ("ingest", "timeline", "ui", "insights"), "warm-up batches (ingest) or rounds (timeline, ui) or runs per report (insights)"),
     ("--batches", True, ("ingest",), "ingest: measured batches of 1,000 (default 20)"),
     ("--orgs", True, ("ingest",), "ingest: organizations in the CRM (default 400)"),
-    ("--requests", True, ("timeline", "ui", "documents", "lists"), "timeline: measured requests per endpoint (default 400); ui: per page (default 30); documents: calls each (300); lists: per page (20)"),
+    ("--requests", True, ("timeline", "ui", "documents", "lists", "insights"), "timeline: measured requests per endpoint (default 400); ui: per page (default 30); documents: calls each (300); lists: per page (20); insights: runs per report (20)"),
     ("--deep-pages", True, ("timeline",), "timeline: next_cursor hops to the deep page (default 10)"),
-    ("--touchpoints", True, ("timeline",), "timeline: dataset size (default 1,000,000; a different size rebuilds it)"),
+    ("--touchpoints", True, ("timeline", "insights"), "timeline: dataset size (default 1,000,000; a different size rebuilds it); insights: the same (default 10,000,000)"),
     ("--scale", True, ("ui",), "ui: demo scale (default 1: 2,000 organizations, 200,000 touchpoints)"),
-    ("--rebuild", False, ("timeline", "ui", "documents", "alerts", "lists"), "timeline, ui, documents, alerts, lists: regenerate the kept dataset"),
+    ("--rebuild", False, ("timeline", "ui", "documents", "alerts", "lists", "insights"), "timeline, ui, documents, alerts, lists, insights: regenerate the kept dataset"),
     ("--contacts", True, ("lists",), "lists: contacts in the list (default 1,000,000 on PostgreSQL, 100,000 on SQLite)"),
     ("--deals", True, ("alerts",), "alerts: deals scanned (default 1,000,000 on PostgreSQL, 100,000 on SQLite)"),
     ("--messages", True, ("email",), "email: messages in the synced mailbox (default 20,000)"),
@@ -140,6 +140,16 @@ def _summary_line(r: dict) -> str:
         return (
             f"lists    {r['db_version']:<18} {r['dataset']['contacts']:,} contacts: slowest page p50 {slowest[1]['p50_ms']:.1f} ms ({slowest[0]}; target < {r['target_page_ms']:.0f} ms); "
             f"export {export['rows']:,} rows at {export['rate']:,.0f} rows/s, memory growth {max(e['growth_mb'] for e in r['exports'].values()):.1f} MB {verdict}"
+        )
+    if r["benchmark"] == "insights":
+        worst = max(r["rows"], key=lambda row: row["ours"]["p95_ms"])
+        lowest = min(r["rows"], key=lambda row: row["ratio"])
+        rollup = r["dataset"]["rollup"]
+        target = f"target < {r['target_ms']:.0f} ms" if r["db"] == "postgres" else "PostgreSQL target < 100 ms"
+        return (
+            f"insights {r['db_version']:<18} {r['dataset']['touchpoints']:,} touchpoints: slowest report p95 {worst['ours']['p95_ms']:.1f} ms ({worst['label']}; {target}); "
+            f"lowest ratio to a DuckDB scan {lowest['ratio']:.1f}x ({lowest['label']}; target >= {r['target_ratio']:.0f}x); "
+            f"same rows as DuckDB: {all(row['equal'] for row in r['rows'])}; rollup rebuild {rollup['seconds']:.0f} s, {rollup['cells']:,} cells {verdict}"
         )
     if r["benchmark"] == "ui":
         w = r["worst"]
