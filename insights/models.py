@@ -55,6 +55,9 @@ class ActivityCell(models.Model):
         indexes = [
             # One rep's or a team's period: a range per owner.
             models.Index(fields=["zone", "grain", "owner_id", "start"], name="insights_cell_owner_idx"),
+            # Everyone's period in one stage, or in all of them ('*'): one
+            # contiguous range, not every stage's rows walked past.
+            models.Index(fields=["zone", "grain", "stage", "start"], name="insights_cell_stage_idx"),
         ]
 
 
