@@ -28,7 +28,8 @@ month, activities-completed, activity-efficiency), a team's manager over
 90 days and a rep over 90 days; ``--requests`` runs each (default 20),
 p50 and p95, and the report's SQL alone (its statements re-run, rows
 fetched). Alternating with each run, the same figures computed by DuckDB
-(in memory, both cores) over the raw log exported once in this run: one row per touchpoint
+(in memory, both cores) over the raw log exported once in this run, in
+id (= time) order: one row per touchpoint
 (owner, kind, status, occurred_at, duration, the stage of its lowest-id
 deal) and one per deal link with the deal's owner, stage and closed_at
 already joined, plus the deals. Flattened like that, the raw scan skips the
@@ -728,26 +729,32 @@ _EXPORT = {
             "SELECT t.owner_id, t.kind, t.status, t.occurred_at AT TIME ZONE 'UTC', t.duration_seconds, COALESCE(d.stage, '') "
             "FROM touchpoints_touchpoint t "
             "LEFT JOIN (SELECT touchpoint_id, MIN(deal_id) AS deal_id FROM touchpoints_touchpointlink WHERE deal_id IS NOT NULL GROUP BY touchpoint_id) f ON f.touchpoint_id = t.id "
-            "LEFT JOIN crm_deal d ON d.id = f.deal_id"
+            "LEFT JOIN crm_deal d ON d.id = f.deal_id "
+            # The log's own order (ids follow time), on both databases: DuckDB's
+            # min/max per row group then skips what a period leaves out.
+            "ORDER BY t.id"
         ),
         "links": (
             "SELECT l.deal_id, l.kind, l.occurred_at AT TIME ZONE 'UTC', t.duration_seconds, d.owner_id, d.stage, d.closed_at AT TIME ZONE 'UTC' "
-            "FROM touchpoints_touchpointlink l JOIN touchpoints_touchpoint t ON t.id = l.touchpoint_id JOIN crm_deal d ON d.id = l.deal_id WHERE l.deal_id IS NOT NULL"
+            "FROM touchpoints_touchpointlink l JOIN touchpoints_touchpoint t ON t.id = l.touchpoint_id JOIN crm_deal d ON d.id = l.deal_id WHERE l.deal_id IS NOT NULL ORDER BY l.id"
         ),
-        "deals": "SELECT id, owner_id, stage, closed_at AT TIME ZONE 'UTC' FROM crm_deal",
+        "deals": "SELECT id, owner_id, stage, closed_at AT TIME ZONE 'UTC' FROM crm_deal ORDER BY id",
     },
     "sqlite": {
         "tp": (
             "SELECT t.owner_id, t.kind, t.status, t.occurred_at, t.duration_seconds, COALESCE(d.stage, '') "
             "FROM touchpoints_touchpoint t "
             "LEFT JOIN (SELECT touchpoint_id, MIN(deal_id) AS deal_id FROM touchpoints_touchpointlink WHERE deal_id IS NOT NULL GROUP BY touchpoint_id) f ON f.touchpoint_id = t.id "
-            "LEFT JOIN crm_deal d ON d.id = f.deal_id"
+            "LEFT JOIN crm_deal d ON d.id = f.deal_id "
+            # The log's own order (ids follow time), on both databases: DuckDB's
+            # min/max per row group then skips what a period leaves out.
+            "ORDER BY t.id"
         ),
         "links": (
             "SELECT l.deal_id, l.kind, l.occurred_at, t.duration_seconds, d.owner_id, d.stage, d.closed_at "
-            "FROM touchpoints_touchpointlink l JOIN touchpoints_touchpoint t ON t.id = l.touchpoint_id JOIN crm_deal d ON d.id = l.deal_id WHERE l.deal_id IS NOT NULL"
+            "FROM touchpoints_touchpointlink l JOIN touchpoints_touchpoint t ON t.id = l.touchpoint_id JOIN crm_deal d ON d.id = l.deal_id WHERE l.deal_id IS NOT NULL ORDER BY l.id"
         ),
-        "deals": "SELECT id, owner_id, stage, closed_at FROM crm_deal",
+        "deals": "SELECT id, owner_id, stage, closed_at FROM crm_deal ORDER BY id",
     },
 }
 _COLUMNS = {
