@@ -597,8 +597,11 @@ def _run_report(sc):
 
 
 def _canonical(report_name: str, rows: list[dict]) -> list[tuple]:
+    from insights.rules import ACTIVITY_KINDS
+
     if report_name == "activities-added":
-        return sorted((r["rep_id"], str(r["bucket"]), r["kind"], int(r["activities"])) for r in rows)
+        # One row per rep and bucket, a count per kind: compared as DuckDB's (rep, bucket, kind) rows.
+        return sorted((r["rep_id"], str(r["bucket"]), kind, int(r[kind])) for r in rows for kind in ACTIVITY_KINDS if r[kind])
     if report_name == "activities-completed":
         return sorted((r["rep_id"], r["kind"], int(r["activities"]), int(r["duration_seconds"])) for r in rows)
     return sorted(

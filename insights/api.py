@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from django.http import HttpResponse, JsonResponse
 from ninja import Query, Router, Schema
 from ninja.params import P
+from ninja.responses import NinjaJSONEncoder
 
 from config.errors import Invalid
 from config.schemas import Day, Id, InputSchema, Message, responses
@@ -40,11 +42,19 @@ class Period(Schema):
 
 
 class AddedRow(Schema):
+    """One rep's week (or month): the activities added, then per kind;
+    a kind the ``kinds`` filter leaves out is null (not counted)."""
+
     rep_id: int
     rep: str
     bucket: date
-    kind: str
     activities: int
+    event: int | None
+    phone_call: int | None
+    email: int | None
+    email_campaign: int | None
+    sms: int | None
+    chat: int | None
 
 
 class CompletedRow(Schema):
@@ -125,10 +135,15 @@ def _run(request, name: str, filters: ReportFilters, rep_ids: str | None, kinds:
     return queries.REPORTS[name](request.auth, checked)
 
 
-def _out(report: queries.Report, bucketed: bool) -> dict:
+def _out(report: queries.Report, bucketed: bool) -> HttpResponse:
+    """The report as JSON, rendered directly rather than validated row by
+    row against the response schema: the rows are built to that schema by
+    insights.queries (the API tests and schemathesis check the answers),
+    and ninja's per-field validation took 0.9 s of a year of weeks for 100
+    reps (5,700 rows), the report itself 0.06 s."""
     f = report.filters
     period = {"start": f.start, "end": f.end, "time_zone": report.time_zone, "bucket": f.bucket if bucketed else None}
-    return {"period": period, "refreshed_at": report.refreshed_at, "rows": report.rows}
+    return JsonResponse({"period": period, "refreshed_at": report.refreshed_at, "rows": report.rows}, encoder=NinjaJSONEncoder)
 
 
 REPS = "Comma-separated user ids (within the caller's scope)"

@@ -49,26 +49,20 @@ def short_name(name: str) -> str:
 def added_figure(rows: list[dict], bucket: str) -> dict:
     """Bars per rep and week (or month), stacked by kind: a two-level x axis
     (rep, period) keeps each rep's periods together."""
-    cells: dict[str, dict[tuple, int]] = defaultdict(dict)
-    axis: list[tuple] = []
     years = len({r["bucket"].year for r in rows})
     many = len({r["rep_id"] for r in rows}) > 6
-    for r in rows:
-        key = (short_name(r["rep"]) if many else r["rep"], bucket_label(r["bucket"], bucket, years))
-        if key not in axis:
-            axis.append(key)
-        cells[r["kind"]][key] = r["activities"]
+    axis = [[short_name(r["rep"]) if many else r["rep"] for r in rows], [bucket_label(r["bucket"], bucket, years) for r in rows]]
     data = [
         {
             "type": "bar",
             "name": KIND_LABELS[kind],
-            "x": [[k[0] for k in axis], [k[1] for k in axis]],
-            "y": [cells[kind].get(k, 0) for k in axis],
+            "x": axis,
+            "y": [r[kind] for r in rows],
             "marker": {"color": KIND_COLOURS[kind]},
             "hovertemplate": "%{x}<br>" + KIND_LABELS[kind] + ": %{y}<extra></extra>",
         }
         for kind in KIND_COLOURS
-        if kind in cells
+        if any(r[kind] for r in rows)
     ]
     layout = {
         **LAYOUT,

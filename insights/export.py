@@ -10,9 +10,12 @@ import io
 from django.http import HttpResponse
 
 from insights.queries import Report
+from insights.rules import ACTIVITY_KINDS
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "activities-added": ("rep_id", "rep", "bucket", "kind", "activities"),
+    # One line per rep and period, a column per kind counted (those the
+    # kinds filter keeps), as a spreadsheet user lays it out.
+    "activities-added": ("rep_id", "rep", "bucket", "activities", *ACTIVITY_KINDS),
     "activities-completed": ("rep_id", "rep", "kind", "activities", "duration_seconds"),
     "activity-efficiency": (
         "rep_id",
@@ -40,6 +43,8 @@ def csv_response(name: str, report: Report) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
     columns = COLUMNS[name]
+    if name == "activities-added" and report.filters.kinds:
+        columns = tuple(c for c in columns if c not in ACTIVITY_KINDS or c in report.filters.kinds)
     writer.writerow(columns)
     for row in report.rows:
         writer.writerow([_cell(row.get(c)) for c in columns])

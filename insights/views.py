@@ -89,16 +89,9 @@ def report_page(request, name: str):
 
 
 def _pivot(rows: list[dict]) -> dict:
-    """Activities Added as a table a person can read: one line per rep and
-    period, a column per kind present, and the line's total."""
-    kinds = [k for k in KIND_LABELS if any(r["kind"] == k for r in rows)]
-    lines: dict[tuple, dict] = {}
-    for r in rows:
-        line = lines.setdefault((r["rep"], r["rep_id"], r["bucket"]), {"rep": r["rep"], "bucket": r["bucket"], "counts": dict.fromkeys(kinds, 0), "total": 0})
-        line["counts"][r["kind"]] = r["activities"]
-        line["total"] += r["activities"]
-    table = [{**line, "counts": [line["counts"][k] for k in kinds]} for line in lines.values()]
-    return {"pivot_kinds": [KIND_LABELS[k] for k in kinds], "pivot": table}
+    """Activities Added as a table: a column per kind present."""
+    kinds = [k for k in KIND_LABELS if any(r[k] for r in rows)]
+    return {"pivot_kinds": [KIND_LABELS[k] for k in kinds], "pivot": [{**r, "counts": [r[k] or 0 for k in kinds]} for r in rows]}
 
 
 def _hms(seconds: float | int | None) -> str:

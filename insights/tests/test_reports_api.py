@@ -8,6 +8,7 @@ import io
 
 from conftest import at
 from insights import refresh
+from insights.rules import ACTIVITY_KINDS
 
 
 def log(api, kind, when, status=None, **extra):
@@ -25,6 +26,15 @@ def added(api, **params):
     return response.json()
 
 
+def by_kind(rows):
+    """(bucket, kind, count) of a pivoted Activities Added answer."""
+    return [(r["bucket"], kind, r[kind]) for r in rows for kind in ACTIVITY_KINDS if r[kind]]
+
+
+def kinds_of(rows):
+    return [kind for _, kind, _ in by_kind(rows)]
+
+
 def test_added_counts_every_status_per_week_and_kind(alice, world):
     log(alice, "phone_call", at("2026-11-02 10:00"), "completed", contact_ids=[world["carol"]], duration_seconds=300)
     log(alice, "phone_call", at("2026-11-03 10:00"), "no_answer", contact_ids=[world["carol"]])
@@ -32,13 +42,21 @@ def test_added_counts_every_status_per_week_and_kind(alice, world):
     log(alice, "note", at("2026-11-10 11:00"), contact_ids=[world["carol"]])  # not an activity
     refresh.refresh()
     report = added(alice, start="2026-11-01", end="2026-11-30")
-    rows = [(r["bucket"], r["kind"], r["activities"]) for r in report["rows"]]
     # 2026-11-01 is a Sunday: its week began on Monday 2026-10-26.
-    assert rows == [("2026-11-02", "phone_call", 2), ("2026-11-09", "email", 1)]
+    assert by_kind(report["rows"]) == [("2026-11-02", "phone_call", 2), ("2026-11-09", "email", 1)]
+    # One row per rep and week, a count per kind (0 when none) and their total.
+    assert report["rows"][0] == {
+        "rep_id": alice.user.id, "rep": "alice", "bucket": "2026-11-02", "activities": 2,
+        "event": 0, "phone_call": 2, "email": 0, "email_campaign": 0, "sms": 0, "chat": 0,
+    }
     assert report["period"] == {"start": "2026-11-01", "end": "2026-11-30", "time_zone": "UTC", "bucket": "week"}
     assert report["refreshed_at"] is not None
     monthly = added(alice, start="2026-10-15", end="2026-11-30", bucket="month")
-    assert [(r["bucket"], r["kind"], r["activities"]) for r in monthly["rows"]] == [("2026-11-01", "email", 1), ("2026-11-01", "phone_call", 2)]
+    assert by_kind(monthly["rows"]) == [("2026-11-01", "phone_call", 2), ("2026-11-01", "email", 1)]
+    assert [r["activities"] for r in monthly["rows"]] == [3]
+    # Kinds the filter leaves out are not counted (null), not zero.
+    emails = added(alice, start="2026-11-01", end="2026-11-30", kinds="email,sms")["rows"]
+    assert [(r["bucket"], r["activities"], r["email"], r["sms"], r["phone_call"], r["event"]) for r in emails] == [("2026-11-09", 1, 1, 0, None, None)]
 
 
 def test_completed_reports_count_and_effort(alice, world):
@@ -88,12 +106,12 @@ def test_stage_filter_follows_the_deal(alice, world):
     log(alice, "email", at("2026-11-02 11:00"), "sent")  # on no deal
     refresh.refresh()
     on_prospecting = added(alice, start="2026-11-01", end="2026-11-30", stages="prospecting")["rows"]
-    assert [r["kind"] for r in on_prospecting] == ["phone_call"]
-    assert [r["kind"] for r in added(alice, start="2026-11-01", end="2026-11-30", stages="none")["rows"]] == ["email"]
+    assert kinds_of(on_prospecting) == ["phone_call"]
+    assert kinds_of(added(alice, start="2026-11-01", end="2026-11-30", stages="none")["rows"]) == ["email"]
     assert alice.patch(f"deals/{world['deal']}", {"stage": "negotiation"}).status_code == 200
     refresh.refresh()
     assert added(alice, start="2026-11-01", end="2026-11-30", stages="prospecting")["rows"] == []
-    assert [r["kind"] for r in added(alice, start="2026-11-01", end="2026-11-30", stages="negotiation")["rows"]] == ["phone_call"]
+    assert kinds_of(added(alice, start="2026-11-01", end="2026-11-30", stages="negotiation")["rows"]) == ["phone_call"]
 
 
 def test_efficiency_counts_activities_up_to_closing(alice, world):
@@ -180,6 +198,11 @@ def test_csv_has_the_same_rows(alice, world):
     assert 'filename="activities-completed-20261101-20261130.csv"' in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows == [["rep_id", "rep", "kind", "activities", "duration_seconds"], [str(alice.user.id), "alice", "phone_call", "1", "300"]]
+    response = alice.get("insights/activities-added.csv", start="2026-11-01", end="2026-11-30", kinds="phone_call,email")
+    assert 'filename="activities-added-20261101-20261130.csv"' in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    # A column per kind counted; the JSON has the same figures.
+    assert rows == [["rep_id", "rep", "bucket", "activities", "phone_call", "email"], [str(alice.user.id), "alice", "2026-11-02", "1", "1", "0"]]
 
 
 def test_a_new_time_zone_on_a_large_log_asks_to_retry(alice, world, monkeypatch):
@@ -228,4 +251,4 @@ def test_the_periodic_job_refreshes(alice, world):
 
     log(alice, "sms", at("2026-11-02 10:00"), "delivered", contact_ids=[world["carol"]])
     refresh_insights.call_local()
-    assert [r["kind"] for r in added(alice, start="2026-11-01", end="2026-11-30")["rows"]] == ["sms"]
+    assert kinds_of(added(alice, start="2026-11-01", end="2026-11-30")["rows"]) == ["sms"]

@@ -335,7 +335,15 @@ def expected_added(log: Log, q: dict, owners: set[int], zone: ZoneInfo) -> list[
     counts: Counter = Counter()
     for tp, day in activities_in(log, q, owners, zone):
         counts[(tp["owner_id"], bucket_of(day, q["bucket"]), tp["kind"])] += 1
-    return _sorted(log, [{"rep_id": o, "bucket": b, "kind": k, "activities": n} for (o, b, k), n in counts.items()])
+    # One row per rep and bucket: a count per kind counted, None for the
+    # kinds the filter leaves out.
+    counted = q["kinds"] or ACTIVITIES
+    lines: dict = {}
+    for (o, b, k), n in counts.items():
+        line = lines.setdefault((o, b), {"rep_id": o, "bucket": b, "activities": 0, **{kind: (0 if kind in counted else None) for kind in ACTIVITIES}})
+        line[k] += n
+        line["activities"] += n
+    return _sorted(log, list(lines.values()))
 
 
 def expected_completed(log: Log, q: dict, owners: set[int], zone: ZoneInfo) -> list[dict]:
