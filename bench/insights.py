@@ -622,19 +622,22 @@ def _statements(sc) -> list[tuple[str, tuple]]:
 def _time_statements(statements, rounds: int = 5) -> tuple[float, list[float]]:
     """The statements re-run on a cursor, rows fetched (SQLite computes them
     while they are fetched, so timing execute alone would miss it): the
-    median of their total, and each one's time in the median round."""
-    from django.db import connection
+    median of their total, and each one's time in the median round. In a
+    transaction, as the report runs them: its ``SET LOCAL`` (PostgreSQL)
+    lasts only for one."""
+    from django.db import connection, transaction
 
     rounds_seen = []
-    with connection.cursor() as c:
-        for _ in range(rounds):
-            each = []
+    for _ in range(rounds):
+        each = []
+        with transaction.atomic(), connection.cursor() as c:
             for sql, params in statements:
                 t = time.perf_counter()
                 c.execute(sql, params)
-                c.fetchall()
+                if c.description is not None:
+                    c.fetchall()
                 each.append(time.perf_counter() - t)
-            rounds_seen.append((sum(each), each))
+        rounds_seen.append((sum(each), each))
     rounds_seen.sort(key=lambda r: r[0])
     return rounds_seen[len(rounds_seen) // 2]
 
@@ -676,13 +679,16 @@ def _measure(scenarios, duck, warmup: int, runs: int) -> tuple[dict, dict]:
 def _explain(sc) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) (PostgreSQL) / EXPLAIN QUERY PLAN (SQLite)
     of the report's longest-running statement (rows fetched)."""
-    from django.db import connection
+    from django.db import connection, transaction
 
     statements = _statements(sc)
     _, each = _time_statements(statements)
-    seconds, (sql, params) = max(zip(each, statements), key=lambda x: x[0])
+    seconds, longest = max(zip(each, range(len(statements))), key=lambda x: x[0])
+    sql, params = statements[longest]
     explain = "EXPLAIN (ANALYZE, BUFFERS)" if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN"
-    with connection.cursor() as c:
+    with transaction.atomic(), connection.cursor() as c:
+        for before, before_params in statements[:longest]:  # its settings (SET LOCAL) included
+            c.execute(before, before_params)
         c.execute(f"{explain} {sql}", params)
         lines = [str(row[-1]) for row in c.fetchall()]
     shown_sql = sql if len(sql) < 1200 else sql[:1200] + " ..."

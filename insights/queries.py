@@ -225,8 +225,19 @@ def _ready(zone: str) -> datetime | None:
     return refreshed
 
 
-def _fetch(model, sql: str, params: list) -> list[tuple]:
-    with connections[router.db_for_read(model)].cursor() as cursor:
+def _fetch(model, sql: str, params: list, *, serial: bool = False) -> list[tuple]:
+    alias = router.db_for_read(model)
+    connection = connections[alias]
+    if not (serial and connection.vendor == "postgresql"):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    with transaction.atomic(using=alias), connection.cursor() as cursor:
+        # PostgreSQL runs a UNION ALL of aggregates as a parallel append:
+        # starting the workers cost more than the few thousand rows they
+        # share (a manager's 90 days at 10M: 9 ms parallel, 3 ms not; far
+        # worse when the cores are busy). For this statement only.
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -251,7 +262,7 @@ def _sum_pieces(model, zone: str, pieces, select: tuple[str, list], where: list[
         params += [*select[1], zone, grain, first, last]
         for _, values in where:
             params += values
-    return _fetch(model, " UNION ALL ".join(branches), params) if branches else []
+    return _fetch(model, " UNION ALL ".join(branches), params, serial=True) if branches else []
 
 
 def _cell_conditions(owners: dict[int, str] | None, filters: Filters) -> list[tuple[str, list]]:

@@ -133,13 +133,25 @@ def parser_accepts_valid_requests(ctx, response, case):
     for it may only come from a business rule (see POSITIVE_STATUSES)."""
     if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code != 422:
         return None
-    if PARSER_REJECTIONS:
+    if PARSER_REJECTIONS and not _empty_file_dropped_in_transit(case, PARSER_REJECTIONS[-1]):
         raise Failure(
             operation=case.operation.label,
             title="Schema-valid request rejected by the request parser",
             message=f"The OpenAPI schema allows this request but the API's own schema refused it: {PARSER_REJECTIONS[-1]}",
         )
     return None
+
+
+def _empty_file_dropped_in_transit(case, errors: list[dict]) -> bool:
+    """The WSGI transport (Werkzeug's multipart encoder) sends a generated
+    empty file (``Binary(b"")``) in a way Django's parser drops, so the API
+    never saw it and rightly answered "file missing". Sent by a real client
+    (a part with a filename and no bytes), Django keeps the empty file. Seen
+    only when earlier operations' examples happened to put the generator
+    there (order-dependent, issue #8's note)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    missing = [e["loc"][1] for e in errors if e.get("type") == "missing" and len(e.get("loc", ())) == 2 and e["loc"][0] == "file"]
+    return bool(missing) and len(missing) == len(errors) and all(getattr(body.get(name), "data", None) == b"" for name in missing)
 
 
 def batch_negative_data_rejection(ctx, response, case):
