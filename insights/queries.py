@@ -328,13 +328,19 @@ def activities_added(viewer: User, filters: Filters) -> Report:
         else:
             for i, n in enumerate(counts):
                 line[i] += n
-    empty = dict.fromkeys(ACTIVITY_KINDS)
+    columns = ("rep_id", "bucket", "activities", *kinds)
+    left_out = dict.fromkeys(k for k in ACTIVITY_KINDS if k not in kinds)
     rows = []
     for (owner, bucket), counts in lines.items():
         total = sum(counts)
         if total:
-            rows.append({"rep_id": owner, "bucket": bucket, "activities": total, **empty, **dict(zip(kinds, map(int, counts)))})
+            row = dict(zip(columns, (owner, bucket, total, *counts)))
+            if left_out:
+                row.update(left_out)
+            rows.append(row)
     return _report(viewer, filters, refreshed_at, owners, rows, order="bucket")
+
+
 def _plain(filters: Filters, columns: str) -> list[tuple]:
     """The period in as few pieces as the rollup allows, each grouped by ``columns``."""
     return [(grain, first, last, columns, columns) for grain, first, last in cover(filters.start, filters.end, FINER[Grain.MONTH])]
