@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import bisect
 import cProfile
+import gc
 import io
 import pstats
 import random
@@ -645,10 +646,18 @@ def _time_statements(statements, rounds: int = 5) -> tuple[float, list[float]]:
 def _measure(scenarios, duck, warmup: int, runs: int) -> tuple[dict, dict]:
     """Each report ours and DuckDB's, run alternately (ours, DuckDB, ours, ...)
     so both see the same machine: on this shared one DuckDB's two threads
-    are the first to suffer from a neighbour's load."""
+    are the first to suffer from a neighbour's load.
+
+    Before each report the heap so far (Django, the DuckDB results and
+    rows kept from the reports before) is frozen out of the collector's
+    way, as every gunicorn worker's is (config/gunicorn.py): otherwise a
+    full collection walking this process's kept rows (100 ms) lands in
+    some runs and measures the bench, not the report."""
     ours, theirs = {}, {}
     with console.status("timing the reports in-process and the DuckDB scans"):
         for sc in scenarios:
+            gc.collect()
+            gc.freeze()
             duck_sql, duck_params = _duck_sql(sc)
             times, duck_times = [], []
             for i in range(warmup + runs):
