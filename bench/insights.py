@@ -635,6 +635,8 @@ def _time_statements(statements, rounds: int = 5) -> tuple[float, list[float]]:
             for sql, params in statements:
                 t = time.perf_counter()
                 c.execute(sql, params)
+                while c.description is None and c.nextset():  # past a SET sent with the statement
+                    pass
                 if c.description is not None:
                     c.fetchall()
                 each.append(time.perf_counter() - t)
@@ -696,8 +698,11 @@ def _explain(sc) -> str:
     sql, params = statements[longest]
     explain = "EXPLAIN (ANALYZE, BUFFERS)" if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN"
     with transaction.atomic(), connection.cursor() as c:
-        for before, before_params in statements[:longest]:  # its settings (SET LOCAL) included
+        for before, before_params in statements[:longest]:
             c.execute(before, before_params)
+        if sql.startswith("SET LOCAL"):  # a setting sent with the statement: set, then explained alone
+            setting, sql = sql.split("; ", 1)
+            c.execute(setting)
         c.execute(f"{explain} {sql}", params)
         lines = [str(row[-1]) for row in c.fetchall()]
     shown_sql = sql if len(sql) < 1200 else sql[:1200] + " ..."
