@@ -220,8 +220,11 @@ def _ready(zone: str) -> datetime | None:
             raise Unavailable(f"Sales Insights is preparing reports in time zone {zone}; try again in a minute")
         refresh.refresh()
         refreshed = FillState.objects.filter(id=1).values_list("refreshed_at", flat=True).first()
-    if isinstance(refreshed, str):  # SQLite hands a sub-select's datetime back as its text
-        refreshed = datetime.fromisoformat(refreshed).replace(tzinfo=UTC)
+    # SQLite hands raw SQL's datetimes back bare (text or naive); stored in UTC.
+    if isinstance(refreshed, str):
+        refreshed = datetime.fromisoformat(refreshed)
+    if refreshed is not None and refreshed.tzinfo is None:
+        refreshed = refreshed.replace(tzinfo=UTC)
     return refreshed
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 
 from conftest import at
 from insights import refresh
@@ -50,7 +51,9 @@ def test_added_counts_every_status_per_week_and_kind(alice, world):
         "event": 0, "phone_call": 2, "email": 0, "email_campaign": 0, "sms": 0, "chat": 0,
     }
     assert report["period"] == {"start": "2026-11-01", "end": "2026-11-30", "time_zone": "UTC", "bucket": "week"}
-    assert report["refreshed_at"] is not None
+    # An instant with its offset, as the schema's date-time says (SQLite hands raw SQL's datetimes back bare).
+    assert datetime.fromisoformat(report["refreshed_at"].replace("Z", "+00:00")).utcoffset() is not None
+    assert added(alice, start="2026-11-01", end="2026-11-30")["refreshed_at"] == report["refreshed_at"]
     monthly = added(alice, start="2026-10-15", end="2026-11-30", bucket="month")
     assert by_kind(monthly["rows"]) == [("2026-11-01", "phone_call", 2), ("2026-11-01", "email", 1)]
     assert [r["activities"] for r in monthly["rows"]] == [3]
