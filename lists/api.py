@@ -6,7 +6,7 @@ from ninja import Router, Status
 
 from config.schemas import Cursor, Limit, RecordId, responses
 from lists import queries, services
-from lists.export import export_response
+from lists.export import XLSX, export_response, xlsx_response
 from lists.schemas import ListIn, ListOut, ListPage, ListPatch, RecordsPage, RecordTypeName
 from lists.rows import api_item
 
@@ -82,3 +82,20 @@ def list_records(request, list_id: RecordId, cursor: Cursor = None, limit: Limit
 def export_list(request, list_id: RecordId):
     """Every record the list shows the caller, as a streamed CSV download."""
     return export_response(request.auth, queries.get_visible_list(request.auth, list_id))
+
+
+XLSX_RESPONSE = {
+    "responses": {
+        200: {
+            "description": "The list's records as an Excel workbook: one sheet, a bold header row of column labels (datetime columns "
+            "name the caller's time zone), then one row per record; numbers and dates typed, text never a formula.",
+            "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
+
+
+@router.get("/lists/{list_id}/export.xlsx", response=responses({200: None}), openapi_extra=XLSX_RESPONSE)
+def export_list_xlsx(request, list_id: RecordId):
+    """Every record the list shows the caller, as an .xlsx download."""
+    return xlsx_response(request.auth, queries.get_visible_list(request.auth, list_id))

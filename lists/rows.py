@@ -76,6 +76,18 @@ def csv_cell(column: Column, row: Any, tz: ZoneInfo) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def xlsx_cell(column: Column, row: Any, tz: ZoneInfo) -> Any:
+    """The value a spreadsheet cell holds: numbers as numbers, datetimes in
+    the viewer's clock (a sheet has no time zones; the header says which),
+    text as text (``lists.export`` types it, so it is never a formula)."""
+    value = _readable(column, row, tz)
+    if isinstance(value, datetime):
+        return value.astimezone(tz).replace(tzinfo=None)
+    if value is None or isinstance(value, (date, Decimal, int, float)):
+        return value
+    return str(value)
+
+
 def page_cell(column: Column, row: Any, tz: ZoneInfo) -> dict:
     """{"text", "link"}: the cell's text, and whether it links to the record."""
     value = _readable(column, row, tz)

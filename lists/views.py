@@ -20,7 +20,7 @@ from automation.builder import builder_context, tree_from_form
 from automation.conditions import RECORD_TYPES, describe
 from config.errors import Invalid, NotFound
 from lists import queries, services
-from lists.export import export_response
+from lists.export import export_response, xlsx_response
 from lists.forms import ListForm
 from lists.models import SavedList
 from lists.rows import page_cell
@@ -175,3 +175,10 @@ def _sharing_text(saved_list: SavedList, people: int, teams: int) -> str:
 def list_export(request, list_id: int):
     """The CSV download (the API's export, for the signed-in browser)."""
     return export_response(request.user, _list_or_404(request, list_id))
+
+
+@login_required
+@require_GET
+def list_export_xlsx(request, list_id: int):
+    """The Excel download (the API's export, for the signed-in browser)."""
+    return xlsx_response(request.user, _list_or_404(request, list_id))

@@ -21,6 +21,7 @@ TABLE: dict = {
     ("DELETE", "/lists/{list_id}"): each(204, 403, 404, 404, 204),
     ("GET", "/lists/{list_id}/records"): SHARED_WITH_TEAM,
     ("GET", "/lists/{list_id}/export.csv"): SHARED_WITH_TEAM,
+    ("GET", "/lists/{list_id}/export.xlsx"): SHARED_WITH_TEAM,
 }
 BODIES: dict = {
     ("POST", "/lists"): lambda ids: {"name": "Stale deals", "record_type": "deal", "conditions": {"all": [{"field": "last_contacted_on", "operator": "more_than_days_ago", "value": 30}]}},

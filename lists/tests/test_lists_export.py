@@ -70,12 +70,55 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_are_defused(alice, world
     assert row == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'@SUM(A1)", "'+12025550143", "'-2+3", "2"]
 
 
+def workbook(api, list_id: int):
+    from openpyxl import load_workbook
+
+    response = api.client.get(f"/api/v1/lists/{list_id}/export.xlsx")
+    assert response.status_code == 200, response.content
+    return response, load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def test_the_excel_export_holds_the_same_records_typed(alice, world):
+    alice.user.first_name, alice.user.last_name, alice.user.time_zone = "Alice", "Ames", "Europe/Berlin"
+    alice.user.save()
+    Deal.objects.filter(id=world["deal"]).update(
+        stage="closed_won", amount="1200.00", last_contacted_via="Phone Call", last_contacted_on=datetime(2024, 7, 1, 8, 0, tzinfo=UTC)
+    )
+    saved = create(alice, name="Won: Q3/Q4 [EU]", record_type="deal", columns=["name", "stage", "amount", "owner", "organization_name", "contact_count", "last_contacted_on", "expected_close_date"])
+
+    response, book = workbook(alice, saved["id"])
+
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert response["Content-Disposition"] == 'attachment; filename="won-q3q4-eu.xlsx"'
+    assert response["Cache-Control"] == "private, no-store"
+    [sheet] = book.worksheets
+    assert sheet.title == "Won  Q3 Q4  EU"  # : / [ ] are not allowed in a sheet's name
+    header, *rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert header == ["Name", "Stage", "Amount", "Owner", "Organization", "Contacts", "Last Contacted On (Europe/Berlin)", "Expected close date"]
+    # Numbers are numbers and the datetime is the viewer's clock (a sheet has no zones: the header names it).
+    assert rows == [["Grasspods renewal", "Closed Won", 1200, "Alice Ames", "Grasspods", 1, datetime(2024, 7, 1, 10, 0), None]]
+    assert all(cell.font.bold for cell in sheet[1])
+
+
+def test_excel_text_is_never_a_formula(alice, world):
+    Organization.objects.filter(id=world["org"]).update(name='=HYPERLINK("http://evil.example","x")', industry="@SUM(A1)\x07", website="-2+3")
+    saved = create(alice, record_type="organization", columns=["name", "industry", "website"])
+
+    _, book = workbook(alice, saved["id"])
+
+    row = list(book.active.iter_rows(min_row=2))[0]
+    # Stored as text (the apostrophe is CSV's defence; a typed cell needs none), control characters dropped.
+    assert [(cell.value, cell.data_type) for cell in row] == [('=HYPERLINK("http://evil.example","x")', "s"), ("@SUM(A1)", "s"), ("-2+3", "s")]
+
+
 def test_the_export_holds_only_the_viewers_records(alice, charlie, world):
     saved = create(alice, shared_with_everyone=True, columns=["last_name"])
     charlie.post("contacts", {"last_name": "Westwood"})
 
     assert sorted(table(download(alice, saved["id"]))[1:]) == [["Ito"], ["Ng"]]
     assert table(download(charlie, saved["id"])) == [["Last name"], ["Westwood"]]
+    _, book = workbook(charlie, saved["id"])
+    assert [[cell.value for cell in row] for row in book.active.iter_rows()] == [["Last name"], ["Westwood"]]
 
 
 @pytest.mark.parametrize("sort", ["-last_contacted_on", "last_contacted_on", "last_name", "-owner"])
