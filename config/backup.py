@@ -67,11 +67,11 @@ def _sqlite_path() -> Path:
     return Path(connection.settings_dict["NAME"])
 
 
-def _schema() -> dict[str, str]:
-    latest: dict[str, str] = {}
-    for app, name in MigrationRecorder.Migration.objects.order_by("app", "name").values_list("app", "name"):
-        latest[app] = name
-    return latest
+def _schema(snapshot: Path) -> dict[str, str]:
+    """The last migration of each app, as the snapshot records them."""
+    with _open(snapshot) as db:
+        rows = db.execute(f"SELECT app, name FROM {MigrationRecorder.Migration._meta.db_table} ORDER BY app, name").fetchall()
+    return dict(rows)  # the last name per app wins
 
 
 def _open(path: Path, **kwargs) -> closing[sqlite3.Connection]:
@@ -102,7 +102,6 @@ def default_path() -> Path:
 
 def backup(path: Path | None = None) -> Summary:
     """Snapshot the live database and the documents into ``path``."""
-    from documents.files import content_path, storage
     from documents.models import Document
 
     source = _sqlite_path()
@@ -124,24 +123,34 @@ def backup(path: Path | None = None) -> Summary:
             "created_at": datetime.now(UTC).isoformat(),
             "engine": "sqlite",
             "sqlite_version": sqlite3.sqlite_version,
-            "schema": _schema(),
+            "schema": _schema(snapshot),
             "documents": len(digests),
         }
         partial = path.with_name(path.name + ".partial")
-        with tarfile.open(partial, "w") as archive:
-            _add_bytes(archive, MANIFEST_MEMBER, json.dumps(manifest, indent=2).encode())
-            archive.add(snapshot, arcname=DATABASE_MEMBER)
-            files = storage()
-            for sha in digests:
-                name = content_path(sha)
-                if not files.exists(name):
-                    raise BackupError(f"document content {sha} is missing from the document storage")
-                with files.open(name, "rb") as content:
-                    info = tarfile.TarInfo(name)
-                    info.size = files.size(name)
-                    archive.addfile(info, content)
+        try:
+            _pack(partial, manifest, snapshot, digests)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(path)  # never a half-written file under the final name
     return Summary(path, tables, len(digests), path.stat().st_size)
+
+
+def _pack(partial: Path, manifest: dict, snapshot: Path, digests: list[str]) -> None:
+    from documents.files import content_path, storage
+
+    with tarfile.open(partial, "w") as archive:
+        _add_bytes(archive, MANIFEST_MEMBER, json.dumps(manifest, indent=2).encode())
+        archive.add(snapshot, arcname=DATABASE_MEMBER)
+        files = storage()
+        for sha in digests:
+            name = content_path(sha)
+            if not files.exists(name):
+                raise BackupError(f"document content {sha} is missing from the document storage")
+            with files.open(name, "rb") as content:
+                info = tarfile.TarInfo(name)
+                info.size = files.size(name)
+                archive.addfile(info, content)
 
 
 def _read_manifest(archive: tarfile.TarFile) -> dict:

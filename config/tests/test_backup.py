@@ -111,3 +111,12 @@ def _pg_dump_round_trip(tmp_path: Path, call: int) -> None:
             assert db.execute("SELECT count(*) FROM crm_organization").fetchone()[0] == Organization.objects.count()
     finally:
         subprocess.run(["dropdb", "--if-exists", copy], env=env, check=True)
+
+
+def test_a_backup_missing_a_documents_bytes_fails_and_leaves_no_file(tmp_path):
+    _, _, _, document = a_small_company()
+    storage().delete(content_path(document["sha256"]))
+    expected = "pg_dump" if connection.vendor == "postgresql" else "missing from the document storage"
+    with pytest.raises(CommandError, match=expected):
+        call_command("backup", str(tmp_path / "backup.tar"))
+    assert list(tmp_path.glob("backup.tar*")) == []
