@@ -2,11 +2,13 @@
 their CSV export."""
 from __future__ import annotations
 
+from typing import Literal
+
 from ninja import Router, Status
 
 from config.schemas import Cursor, Limit, RecordId, responses
 from lists import queries, services
-from lists.export import XLSX, export_response, xlsx_response
+from lists.export import EXPORT_TYPES, XLSX, export_response, whole_type, xlsx_response
 from lists.schemas import ListIn, ListOut, ListPage, ListPatch, RecordsPage, RecordTypeName
 from lists.rows import api_item
 
@@ -99,3 +101,19 @@ XLSX_RESPONSE = {
 def export_list_xlsx(request, list_id: RecordId):
     """Every record the list shows the caller, as an .xlsx download."""
     return xlsx_response(request.auth, queries.get_visible_list(request.auth, list_id))
+
+
+ExportName = Literal[tuple(EXPORT_TYPES)]  # type: ignore[valid-type]
+
+
+@router.get("/exports/{record_type}.csv", response=responses({200: None}), openapi_extra=CSV_RESPONSE, tags=["exports"], url_name="export-record-type-csv")
+def export_record_type(request, record_type: ExportName):
+    """Every organization, contact or deal the caller may see, with every
+    column, as a streamed CSV download (as a saved list's export)."""
+    return export_response(request.auth, whole_type(record_type))
+
+
+@router.get("/exports/{record_type}.xlsx", response=responses({200: None}), openapi_extra=XLSX_RESPONSE, tags=["exports"], url_name="export-record-type-xlsx")
+def export_record_type_xlsx(request, record_type: ExportName):
+    """The same as an .xlsx workbook."""
+    return xlsx_response(request.auth, whole_type(record_type))

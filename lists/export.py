@@ -23,6 +23,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from automation.conditions import DATETIME
+from lists.columns import COLUMNS, DEFAULT_SORT
 from lists.models import SavedList
 from lists.queries import export_rows
 from lists.rows import csv_cell, xlsx_cell
@@ -34,6 +35,19 @@ class _Line:
 
     def write(self, value: str) -> str:
         return value
+
+
+# The record types' exports, by the plural name their URL uses.
+EXPORT_TYPES = {"organizations": "organization", "contacts": "contact", "deals": "deal"}
+
+
+def whole_type(name: str) -> SavedList:
+    """Every record of a type the viewer may see, with every column: "export
+    all contacts". An unsaved list, so it is read exactly as a saved one
+    (visibility, keyset chunks, readable values, sort by Last Contacted
+    On)."""
+    record_type = EXPORT_TYPES[name]
+    return SavedList(name=name, record_type=record_type, conditions={"all": []}, columns=list(COLUMNS[record_type]), sort=DEFAULT_SORT)
 
 
 def csv_lines(user: User, saved_list: SavedList) -> Iterator[str]:

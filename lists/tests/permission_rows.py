@@ -22,12 +22,15 @@ TABLE: dict = {
     ("GET", "/lists/{list_id}/records"): SHARED_WITH_TEAM,
     ("GET", "/lists/{list_id}/export.csv"): SHARED_WITH_TEAM,
     ("GET", "/lists/{list_id}/export.xlsx"): SHARED_WITH_TEAM,
+    # Everyone exports the records they may see (what each gets is tested in lists/tests/test_lists_export.py).
+    ("GET", "/exports/{record_type}.csv"): each(200, 200, 200, 200, 200),
+    ("GET", "/exports/{record_type}.xlsx"): each(200, 200, 200, 200, 200),
 }
 BODIES: dict = {
     ("POST", "/lists"): lambda ids: {"name": "Stale deals", "record_type": "deal", "conditions": {"all": [{"field": "last_contacted_on", "operator": "more_than_days_ago", "value": 30}]}},
     ("PATCH", "/lists/{list_id}"): lambda ids: {"columns": ["name", "stage"]},
 }
-PARAMETER_ID: dict = {"list_id": "list"}
+PARAMETER_ID: dict = {"list_id": "list", "record_type": "export_type"}
 LISTED: dict = {"/lists": "list"}
 
 
@@ -50,7 +53,7 @@ def _team_list(alice) -> int:
 
 def records(alice, world, admin) -> dict:
     """Ids of this app's objects of alice's, for the table's path parameters."""
-    return {"list": _team_list(alice)}
+    return {"list": _team_list(alice), "export_type": "contacts"}
 
 
 def seed(alice, ids: dict) -> dict:

@@ -71,11 +71,7 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_are_defused(alice, world
 
 
 def workbook(api, list_id: int):
-    from openpyxl import load_workbook
-
-    response = api.client.get(f"/api/v1/lists/{list_id}/export.xlsx")
-    assert response.status_code == 200, response.content
-    return response, load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    return workbook_at(api, f"/api/v1/lists/{list_id}/export.xlsx")
 
 
 def test_the_excel_export_holds_the_same_records_typed(alice, world):
@@ -186,3 +182,29 @@ def test_exporting_50000_records_takes_the_memory_of_5000(alice, world):
     assert peak < small_peak * 1.25 + 100_000, (peak, small_peak)
     assert peak < sent / 2, (peak, sent)
     assert time.monotonic() - started < 60
+
+
+def test_a_record_type_exports_whole_with_every_column(alice, charlie, world):
+    from lists.columns import COLUMNS
+
+    charlie.post("contacts", {"last_name": "Westwood"})
+    response = alice.client.get("/api/v1/exports/contacts.csv")
+    assert response.status_code == 200 and response["Content-Disposition"] == 'attachment; filename="contacts.csv"'
+    header, *rows = table(response)
+    assert header == [c.label for c in COLUMNS["contact"].values()]
+    last_name = header.index("Last name")
+    assert sorted(row[last_name] for row in rows) == ["Ito", "Ng"]  # alice's team's contacts, not charlie's
+    _, book = workbook_at(charlie, "/api/v1/exports/contacts.xlsx")
+    assert [row[last_name].value for row in book.active.iter_rows(min_row=2)] == ["Westwood"]
+    _, deals = workbook_at(alice, "/api/v1/exports/deals.xlsx")
+    assert [cell.value for cell in deals.active[2]][0] == "Grasspods renewal"
+    unknown = alice.client.get("/api/v1/exports/users.csv")
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["path", "record_type"]
+
+
+def workbook_at(api, url: str):
+    from openpyxl import load_workbook
+
+    response = api.client.get(url)
+    assert response.status_code == 200, response.content
+    return response, load_workbook(io.BytesIO(b"".join(response.streaming_content)))

@@ -33,6 +33,19 @@ def test_sorting_by_last_contacted_ascending_also_puts_never_contacted_last(as_a
     assert table_links(page, "organization") == ["Early", "Late", "Never"]
 
 
+def test_a_record_list_page_exports_the_whole_type_in_the_browser(as_alice, three_orgs):
+    page = text(as_alice.get("/organizations/"))
+    csv_url = re.search(r'href="([^"]+)"[^>]*data-testid="export-csv"', page).group(1)
+    xlsx_url = re.search(r'href="([^"]+)"[^>]*data-testid="export-xlsx"', page).group(1)
+    assert (csv_url, xlsx_url) == ("/api/v1/exports/organizations.csv", "/api/v1/exports/organizations.xlsx")
+    # The signed-in browser's session is enough (no token).
+    download = as_alice.get(csv_url)
+    assert download.status_code == 200
+    names = [line.split(",")[0] for line in b"".join(download.streaming_content).decode().splitlines()[1:]]
+    assert sorted(names) == ["Early", "Late", "Never"]
+    assert as_alice.get(xlsx_url).status_code == 200
+
+
 def test_deal_list_defaults_to_most_recently_contacted_first(as_alice, alice, world):
     recent = alice.post("deals", {"name": "Recent"}).json()["id"]
     log(alice, "email", "2024-03-01 09:00", "hi", "sent", deal_ids=[recent])
