@@ -12,10 +12,9 @@ sheet in memory) and the finished file is then streamed from disk.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-
 import re
 import tempfile
+from collections.abc import Iterator
 from datetime import date, datetime
 
 from django.http import FileResponse, StreamingHttpResponse
