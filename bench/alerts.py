@@ -51,10 +51,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     db = args.db
     deals = args.deals or (1_000_000 if db == "postgres" else 100_000)
-    if args.rebuild:
-        common.drop_database(db, DBNAME)
-    common.create_database(db, DBNAME)
-    common.setup_django(db, DBNAME)
+    common.open_kept_database(db, DBNAME, args.rebuild)
 
     wanted = {"version": DATASET_VERSION, "deals": deals}
     meta = common.kept_dataset_or_reset(db, DBNAME, wanted) or _generate(deals)

@@ -107,6 +107,15 @@ def create_database(db: str, dbname: str) -> None:
         conn.execute(f'CREATE DATABASE "{dbname}"')
 
 
+def open_kept_database(db: str, dbname: str, rebuild: bool) -> None:
+    """The benchmark's kept database (dropped first with ``--rebuild``),
+    created if missing, and this process pointed at it (``setup_django``)."""
+    if rebuild:
+        drop_database(db, dbname)
+    create_database(db, dbname)
+    setup_django(db, dbname)
+
+
 def setup_django(db: str, dbname: str, extra_env: dict[str, str] | None = None):
     """Point this process (and the servers it starts) at the benchmark
     database, set Django up and migrate. Call before importing app code.

@@ -48,10 +48,7 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args(argv)
     db = args.db
-    if args.rebuild:
-        common.drop_database(db, DBNAME)
-    common.create_database(db, DBNAME)
-    common.setup_django(db, DBNAME)
+    common.open_kept_database(db, DBNAME, args.rebuild)
 
     wanted = {"version": DATASET_VERSION, "touchpoints": args.touchpoints, "cases": args.cases}
     meta = common.kept_dataset_or_reset(db, DBNAME, wanted) or _generate(args.touchpoints, args.cases)

@@ -103,10 +103,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     db = args.db
 
-    if args.rebuild:
-        common.drop_database(db, DBNAME)
-    common.create_database(db, DBNAME)
-    common.setup_django(db, DBNAME)
+    common.open_kept_database(db, DBNAME, args.rebuild)
 
     wanted = {"version": DATASET_VERSION, "touchpoints": args.touchpoints}
     meta = common.kept_dataset_or_reset(db, DBNAME, wanted)

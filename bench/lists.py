@@ -45,10 +45,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     db = args.db
     total = args.contacts or (1_000_000 if db == "postgres" else 100_000)
-    if args.rebuild:
-        common.drop_database(db, DBNAME)
-    common.create_database(db, DBNAME)
-    common.setup_django(db, DBNAME)
+    common.open_kept_database(db, DBNAME, args.rebuild)
 
     wanted = {"version": DATASET_VERSION, "contacts": total}
     meta = common.kept_dataset_or_reset(db, DBNAME, wanted) or _generate(total)

@@ -50,10 +50,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     db = args.db
 
-    if args.rebuild:
-        common.drop_database(db, DBNAME)
-    common.create_database(db, DBNAME)
-    common.setup_django(db, DBNAME)
+    common.open_kept_database(db, DBNAME, args.rebuild)
     from django.db import connection
 
     wanted = {"version": DATASET_VERSION, "touchpoints": args.touchpoints}
