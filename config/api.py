@@ -23,6 +23,7 @@ from documents.api import router as documents_router
 from documents.files import upload_too_large
 from documents.services import too_large_message
 from emails.api import router as emails_router
+from imports.api import router as imports_router
 from insights.api import router as insights_router
 from lists.api import router as lists_router
 from portal.api import router as portal_router
@@ -51,6 +52,7 @@ api.add_router("/", lists_router)
 api.add_router("/", workflows_router)
 api.add_router("/", alerts_router)
 api.add_router("/", insights_router)
+api.add_router("/", imports_router)
 
 
 @api.exception_handler(Invalid)
@@ -78,7 +80,7 @@ def on_validation_error(request, exc: ValidationError):
     if too_large:
         # The upload handler stopped reading the file at the limit, so the
         # parser found no file: say why (documents.files.LimitedUploadHandler).
-        return on_invalid(request, TooLarge([error((too_large,), too_large_message(), "too_large")]))
+        return on_invalid(request, TooLarge([error((too_large,), too_large_message(getattr(request, "upload_limit_setting", "DOCUMENT_MAX_BYTES")), "too_large")]))
     # Ninja reports body fields under ["body", "payload", ...]; drop the
     # parameter name so locs match the JSON the client sent.
     errors = []

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "workflows",
     "alerts",
     "insights",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -227,6 +228,8 @@ if STORAGES["documents"]["BACKEND"] == "django.core.files.storage.FileSystemStor
 # Uploads above this are refused with 413 (documents.files.LimitedUploadHandler
 # stops reading them at the limit, so they cost no memory or disk).
 DOCUMENT_MAX_BYTES = envint("DOCUMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1)
+# A CSV uploaded to POST /api/v1/imports (a million contacts is ~150 MB).
+IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
 FILE_UPLOAD_HANDLERS = ["documents.files.LimitedUploadHandler"]
 # The customer portal (portal/, docs/portal.md). Sessions end after this
 # long without a request, and after PORTAL_SESSION_MAX_HOURS in any case.

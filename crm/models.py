@@ -45,6 +45,11 @@ class Organization(LastContacted):
     website = models.CharField(max_length=200, blank=True)
     phone = models.CharField(max_length=32, blank=True)
     industry = models.CharField(max_length=100, blank=True)
+    # The record's id in the system it was imported from (Vtiger's
+    # "Contact Id" / "Organization No" / "Opportunity No", or any
+    # spreadsheet's id column): imports match it to update instead of
+    # duplicating (imports.services).
+    external_id = models.CharField(max_length=100, null=True, blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -55,6 +60,7 @@ class Organization(LastContacted):
             models.Index(fields=["last_contacted_on", "id"]),
             models.Index(fields=["owner", "id"]),
         ]
+        constraints = [models.UniqueConstraint(fields=["external_id"], condition=Q(external_id__isnull=False), name="organization_external_id_uniq")]
 
     def __str__(self) -> str:
         return self.name
@@ -65,6 +71,7 @@ class Contact(LastContacted):
     last_name = models.CharField(max_length=100)
     title = models.CharField(max_length=100, blank=True)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # as on Organization
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -75,6 +82,7 @@ class Contact(LastContacted):
             models.Index(fields=["last_contacted_on", "id"]),
             models.Index(fields=["owner", "id"]),
         ]
+        constraints = [models.UniqueConstraint(fields=["external_id"], condition=Q(external_id__isnull=False), name="contact_external_id_uniq")]
 
     @property
     def full_name(self) -> str:
@@ -131,6 +139,7 @@ IS_CLOSED = InConstants(F("stage"), [str(s) for s in CLOSED_STAGES])
 class Deal(LastContacted):
     name = models.CharField(max_length=200)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals")
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # as on Organization
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     stage = models.CharField(max_length=20, choices=DealStage.choices, default=DealStage.PROSPECTING)
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -165,6 +174,7 @@ class Deal(LastContacted):
                 fields=["id"], name="deal_idle_cleared_idx", condition=Q(idle_alerted_for__isnull=False) & (Q(IS_CLOSED) | Q(IDLE_PERIOD_CHANGED))
             ),
         ]
+        constraints = [models.UniqueConstraint(fields=["external_id"], condition=Q(external_id__isnull=False), name="deal_external_id_uniq")]
 
     @property
     def is_closed(self) -> bool:

@@ -23,9 +23,9 @@ from insights import marks as insight_marks
 from touchpoints import rollup
 from workflows import triggers as workflow_triggers
 
-ORGANIZATION_FIELDS = ("name", "website", "phone", "industry")
-CONTACT_FIELDS = ("first_name", "last_name", "title")
-DEAL_FIELDS = ("name", "stage", "amount", "expected_close_date")
+ORGANIZATION_FIELDS = ("name", "website", "phone", "industry", "external_id")
+CONTACT_FIELDS = ("first_name", "last_name", "title", "external_id")
+DEAL_FIELDS = ("name", "stage", "amount", "expected_close_date", "external_id")
 
 
 def normalize_phone(raw: str, loc: tuple) -> str:

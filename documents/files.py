@@ -248,6 +248,9 @@ def resolve_content_type(head: bytes, filename: str, declared: str | None = None
 # --- upload size ------------------------------------------------------------------
 
 
+IMPORTS_PATH = "/api/v1/imports"
+
+
 class LimitedUploadHandler(TemporaryFileUploadHandler):
     """Spools uploads to a temporary file (never whole in memory) and stops
     reading a file as soon as it passes DOCUMENT_MAX_BYTES, so an oversized
@@ -257,7 +260,10 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
 
     def __init__(self, request=None):
         super().__init__(request)
-        self.limit = settings.DOCUMENT_MAX_BYTES
+        # Imports take whole spreadsheets; every other upload is a document.
+        importing = request is not None and request.path.startswith(IMPORTS_PATH)
+        self.setting = "IMPORT_MAX_BYTES" if importing else "DOCUMENT_MAX_BYTES"
+        self.limit = getattr(settings, self.setting)
 
     def new_file(self, field_name, *args, **kwargs):
         self.field = field_name
@@ -267,6 +273,7 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
         if start + len(raw_data) > self.limit:
             if self.request is not None:
                 self.request.upload_too_large = self.field
+                self.request.upload_limit_setting = self.setting
             raise StopUpload(connection_reset=False)
         return super().receive_data_chunk(raw_data, start)
 

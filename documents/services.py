@@ -59,8 +59,8 @@ class ShareTarget:
     organization_id: int | None = None
 
 
-def too_large_message() -> str:
-    return f"is larger than the limit of {settings.DOCUMENT_MAX_BYTES:,} bytes (DOCUMENT_MAX_BYTES)"
+def too_large_message(setting: str = "DOCUMENT_MAX_BYTES") -> str:
+    return f"is larger than the limit of {getattr(settings, setting):,} bytes ({setting})"
 
 
 def check_upload(upload: Upload, loc: tuple = ("file",)) -> tuple[str, str]:

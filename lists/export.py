@@ -11,29 +11,23 @@ sheet in memory) and the finished file is then streamed from disk.
 """
 from __future__ import annotations
 
-import csv
 import re
 import tempfile
 from collections.abc import Iterator
+from itertools import chain
 from datetime import date, datetime
+from pathlib import Path
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
 from accounts.models import User
 from automation.conditions import DATETIME
+from config.responses import csv_lines as csv_lines_of
 from lists.columns import COLUMNS, DEFAULT_SORT
 from lists.models import SavedList
 from lists.queries import export_rows
 from lists.rows import csv_cell, xlsx_cell
-
-
-class _Line:
-    """A file-like object whose write returns the line: csv.writer's output
-    becomes the stream's next piece, with nothing buffered."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 # The record types' exports, by the plural name their URL uses.
@@ -51,11 +45,9 @@ def whole_type(name: str) -> SavedList:
 
 def csv_lines(user: User, saved_list: SavedList) -> Iterator[str]:
     columns, rows = export_rows(user, saved_list)
-    writer = csv.writer(_Line())
     tz = user.tzinfo
-    yield writer.writerow([c.label for c in columns])
-    for row in rows:
-        yield writer.writerow([csv_cell(c, row, tz) for c in columns])
+    # A chain, not a list: the rows stream in keyset chunks.
+    yield from csv_lines_of(chain([[c.label for c in columns]], ([csv_cell(c, row, tz) for c in columns] for row in rows)))
 
 
 def export_response(user: User, saved_list: SavedList) -> StreamingHttpResponse:
@@ -71,8 +63,9 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _NOT_IN_SHEET_NAME = re.compile(r"[\\/*?:\[\]]")
 
 
-def write_xlsx(user: User, saved_list: SavedList, out) -> None:
-    """The list as one sheet: a bold header, then a row per record."""
+def write_xlsx(user: User, saved_list: SavedList, out) -> int:
+    """The list as one sheet: a bold header, then a row per record. Returns
+    the number of records."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -96,9 +89,12 @@ def write_xlsx(user: User, saved_list: SavedList, out) -> None:
         return written
 
     sheet.append([cell(f"{c.label} ({tz.key})" if c.type == DATETIME else c.label, font=bold) for c in columns])
+    count = 0
     for row in rows:
         sheet.append([cell(xlsx_cell(c, row, tz)) for c in columns])
+        count += 1
     book.save(out)
+    return count
 
 
 def xlsx_response(user: User, saved_list: SavedList) -> FileResponse:
@@ -107,6 +103,21 @@ def xlsx_response(user: User, saved_list: SavedList) -> FileResponse:
     spool.seek(0)
     response = FileResponse(spool, content_type=XLSX, as_attachment=True, filename=f"{_file_name(saved_list)}.xlsx")
     return _private(response)
+
+
+def export_to_file(user: User, name: str, path: Path) -> int:
+    """``touchpoints export``: a whole record type to a .csv or .xlsx file
+    (by its extension); returns the number of records."""
+    saved_list = whole_type(name)
+    if path.suffix.lower() == ".xlsx":
+        with open(path, "wb") as out:
+            return write_xlsx(user, saved_list, out)
+    records = -1  # the header is not a record
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        for line in csv_lines(user, saved_list):
+            out.write(line)
+            records += 1
+    return records
 
 
 def _file_name(saved_list: SavedList) -> str:

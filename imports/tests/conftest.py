@@ -1,0 +1,34 @@
+"""Import fixtures: Huey in-process, uploads under a temporary VAR_DIR,
+and a writer of CSV files."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+from huey.contrib.djhuey import HUEY
+
+
+@pytest.fixture(autouse=True)
+def huey_in_process():
+    before = HUEY.immediate
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = before
+
+
+@pytest.fixture(autouse=True)
+def var_dir(settings, tmp_path):
+    settings.VAR_DIR = tmp_path / "var"
+    settings.VAR_DIR.mkdir()
+    return settings.VAR_DIR
+
+
+@pytest.fixture
+def write_csv(tmp_path):
+    def write(rows: list[list], name: str = "data.csv", delimiter: str = ",", bom: bool = False):
+        path = tmp_path / name
+        with open(path, "w", newline="", encoding="utf-8-sig" if bom else "utf-8") as out:
+            csv.writer(out, delimiter=delimiter).writerows(rows)
+        return path
+
+    return write
