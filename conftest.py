@@ -18,6 +18,12 @@ from accounts.services import do_create_user, do_issue_token
 pytest_plugins = ["web.tests.browser", "emails.tests.imapserver"]
 
 
+@pytest.fixture(autouse=True)
+def _imports_dir(settings, tmp_path_factory):
+    """Uploaded import files land in the test run's temporary folder, not var/."""
+    settings.IMPORTS_DIR = tmp_path_factory.getbasetemp() / "imports"
+
+
 class Api:
     """A thin JSON client for /api/v1 acting as one user."""
 

@@ -230,6 +230,8 @@ if STORAGES["documents"]["BACKEND"] == "django.core.files.storage.FileSystemStor
 DOCUMENT_MAX_BYTES = envint("DOCUMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1)
 # A CSV uploaded to POST /api/v1/imports (a million contacts is ~150 MB).
 IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 2 * 1024 * 1024 * 1024, minimum=1)
+# Uploaded import files and their error reports, one folder per upload.
+IMPORTS_DIR = Path(envstr("IMPORTS_DIR", str(VAR_DIR / "imports")))
 FILE_UPLOAD_HANDLERS = ["documents.files.LimitedUploadHandler"]
 # The customer portal (portal/, docs/portal.md). Sessions end after this
 # long without a request, and after PORTAL_SESSION_MAX_HOURS in any case.

@@ -1,6 +1,6 @@
 """Where an uploaded import file waits for its job: a folder of its own
-under VAR_DIR/imports/ (the job reads it from there, the error report is
-written beside it). The name the user gave is cleaned (documents.files);
+under IMPORTS_DIR (default VAR_DIR/imports/): the job reads it from there
+and writes the error report beside it. The name the user gave is cleaned (documents.files);
 it never chooses the folder."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ IMPORT_EXTENSIONS = (".csv", ".txt", ".tsv")
 
 
 def imports_dir() -> Path:
-    return Path(settings.VAR_DIR) / "imports"
+    return Path(settings.IMPORTS_DIR)
 
 
 @contextmanager

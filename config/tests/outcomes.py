@@ -21,4 +21,8 @@ PRIVATE = each(200, 404, 404, 404, 200)
 ADMIN_ONLY = each(403, 403, 403, 403, 200)  # a user's own (mailboxes): admins may help, nobody else
 
 # Apps whose permission rows live beside their code (<app>/tests/permission_rows.py).
-ROW_APPS = ("lists", "workflows", "alerts", "insights")
+ROW_APPS = ("lists", "workflows", "alerts", "insights", "imports")
+
+
+class Multipart(dict):
+    """A multipart/form-data body (an upload), sent as the test client's form."""

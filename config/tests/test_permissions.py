@@ -31,6 +31,7 @@ from conftest import at
 from emails.tests.conftest import make_mail
 from telephony.tests.standin import provider_standin  # noqa: F401 - a fixture
 
+from config.tests.outcomes import Multipart  # noqa: E402
 from config.tests.outcomes import ADMIN_ONLY, AUTH_REQUIRED, BLIND, CREATE, CREATE_ON_ALICES, DELETE, LIST, PERSONAS, PRIVATE, READ, ROW_APPS, SEES, each  # noqa: E402
 
 CLOSED_PORT = 9  # discard: nothing listens on loopback here
@@ -253,10 +254,6 @@ def url_of(path: str, ids: dict) -> str:
     for name, key in PARAMETER_ID.items():
         url = url.replace("{" + name + "}", str(ids[key]))
     return f"/api/v1{url}"
-
-
-class Multipart(dict):
-    """A multipart/form-data body (an upload), sent as the test client's form."""
 
 
 def call(client, method: str, url: str, body=None):

@@ -1,5 +1,4 @@
-"""Import fixtures: Huey in-process, uploads under a temporary VAR_DIR,
-and a writer of CSV files."""
+"""Import fixtures: Huey in-process and a writer of CSV files."""
 from __future__ import annotations
 
 import csv
@@ -14,13 +13,6 @@ def huey_in_process():
     HUEY.immediate = True
     yield
     HUEY.immediate = before
-
-
-@pytest.fixture(autouse=True)
-def var_dir(settings, tmp_path):
-    settings.VAR_DIR = tmp_path / "var"
-    settings.VAR_DIR.mkdir()
-    return settings.VAR_DIR
 
 
 @pytest.fixture
