@@ -18,6 +18,20 @@ from accounts.services import do_create_user, do_issue_token
 pytest_plugins = ["web.tests.browser", "emails.tests.imapserver"]
 
 
+def pytest_collection_modifyitems(items):
+    """With a read replica configured (the PostgreSQL run), a live server's
+    threads read lists and reports through it: browser tests may use it."""
+    from django.conf import settings
+
+    if "replica" not in settings.DATABASES:
+        return
+    for item in items:
+        if {"live_server", "page"} & set(getattr(item, "fixturenames", ())):
+            existing = item.get_closest_marker("django_db")
+            kwargs = {**(existing.kwargs if existing else {}), "databases": ["default", "replica"]}
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
 @pytest.fixture(autouse=True)
 def _imports_dir(settings, tmp_path_factory):
     """Uploaded import files land in the test run's temporary folder, not var/."""

@@ -15,25 +15,27 @@ import sys
 from bench import common
 from bench.common import console
 
-DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks", "documents", "alerts", "lists", "insights")
+DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks", "documents", "alerts", "lists", "insights", "scale")
 # Benchmarks that touch no database run once, whatever --db says.
 NO_DATABASE = ("sentiment",)
 BENCHMARKS = (*DB_BENCHMARKS, *NO_DATABASE)
 # Options handed to the children: (flag, takes a value, benchmarks that have it, help).
 CHILD_OPTIONS = (
     ("--profile", False, DB_BENCHMARKS, "also break the API path down in-process (phases + cProfile); ui: cProfile of the pages over budget"),
-    ("--warmup", True, ("ingest", "timeline", "ui", "insights"), "warm-up batches (ingest) or rounds (timeline, ui) or runs per report (insights)"),
-    ("--batches", True, ("ingest",), "ingest: measured batches of 1,000 (default 20)"),
+    ("--warmup", True, ("ingest", "timeline", "ui", "insights", "scale"), "warm-up batches (ingest) or rounds (timeline, ui) or runs per report (insights)"),
+    ("--batches", True, ("ingest", "scale"), "ingest: measured batches of 1,000 (default 20; scale: 10)"),
     ("--orgs", True, ("ingest",), "ingest: organizations in the CRM (default 400)"),
-    ("--requests", True, ("timeline", "ui", "documents", "lists", "insights"), "timeline: measured requests per endpoint (default 400); ui: per page (default 30); documents: calls each (300); lists: per page (20); insights: runs per report (20)"),
+    ("--requests", True, ("timeline", "ui", "documents", "lists", "insights", "scale"), "timeline: measured requests per endpoint (default 400); ui: per page (default 30); documents: calls each (300); lists: per page (20); insights: runs per report (20)"),
     ("--deep-pages", True, ("timeline",), "timeline: next_cursor hops to the deep page (default 10)"),
-    ("--touchpoints", True, ("timeline", "insights"), "timeline: dataset size (default 1,000,000; a different size rebuilds it); insights: the same (default 10,000,000)"),
+    ("--touchpoints", True, ("timeline", "insights", "scale"), "timeline, scale: dataset size (default 1,000,000; a different size rebuilds it); insights: the same (default 10,000,000)"),
     ("--scale", True, ("ui",), "ui: demo scale (default 1: 2,000 organizations, 200,000 touchpoints)"),
-    ("--rebuild", False, ("timeline", "ui", "documents", "alerts", "lists", "insights"), "timeline, ui, documents, alerts, lists, insights: regenerate the kept dataset"),
+    ("--rebuild", False, ("timeline", "ui", "documents", "alerts", "lists", "insights", "scale"), "timeline, ui, documents, alerts, lists, insights: regenerate the kept dataset"),
     ("--contacts", True, ("lists",), "lists: contacts in the list (default 1,000,000 on PostgreSQL, 100,000 on SQLite)"),
     ("--deals", True, ("alerts",), "alerts: deals scanned (default 1,000,000 on PostgreSQL, 100,000 on SQLite)"),
     ("--messages", True, ("email",), "email: messages in the synced mailbox (default 20,000)"),
     ("--callbacks", True, ("webhooks",), "webhooks: signed Twilio callbacks sent (default 20,000, after 500 warm-up)"),
+    ("--seconds", True, ("scale",), "scale: the HTTP load test's duration (default 20)"),
+    ("--connections", True, ("scale",), "scale: the load test's concurrent connections (default 16)"),
     ("--clients", True, ("webhooks",), "webhooks: client processes, one keep-alive connection each (default 8)"),
 )
 
@@ -150,6 +152,16 @@ def _summary_line(r: dict) -> str:
             f"insights {r['db_version']:<18} {r['dataset']['touchpoints']:,} touchpoints: slowest report p95 {worst['ours']['p95_ms']:.1f} ms ({worst['label']}; {target}); "
             f"lowest ratio to a DuckDB scan {lowest['ratio']:.1f}x ({lowest['label']}; target >= {r['target_ratio']:.0f}x); "
             f"same rows as DuckDB: {all(row['equal'] for row in r['rows'])}; rollup rebuild {rollup['seconds']:.0f} s, {rollup['cells']:,} cells {verdict}"
+        )
+    if r["benchmark"] == "scale":
+        missed = [label for label, t in r["targets"].items() if not t["met"]]
+        load = r["load"]
+        return (
+            f"scale    {r['db_version']:<18} {r['dataset']['touchpoints']:,} touchpoints: "
+            + "; ".join(f"{label} {t['value']:.2f}" for label, t in r["targets"].items())
+            + (f"; load {load['requests_per_second']:,.0f} req/s p99 {load['p99_ms']:.0f} ms" if load.get("ran") else "; load test did not run")
+            + (f"; missed: {', '.join(missed)}" if missed else "")
+            + f" {verdict}"
         )
     if r["benchmark"] == "ui":
         w = r["worst"]

@@ -51,14 +51,7 @@ def main(argv=None) -> int:
     common.create_database(db, DBNAME)
     common.setup_django(db, DBNAME)
 
-    from django.db import connection, transaction
-
     from bench import seed
-    from crm.models import Contact, Deal, Organization
-    from touchpoints.models import Touchpoint, TouchpointLink
-    from touchpoints.rollup import LINK_FIELDS
-    from touchpoints.rules import contact_via
-    from touchpoints.services import TOUCHPOINT_FIELDS
 
     version = common.db_version()
     console.rule(f"[bold]ingest[/] on {version}")
@@ -83,10 +76,32 @@ def main(argv=None) -> int:
         f"{sum(len(v) for v in world.deals_by_org.values())} deals"
     )
 
+    result = measure(world, token, rng, now, batches=args.batches, warmup=args.warmup, label=f"ingest-{db}")
+    result["db_version"] = version
+    if args.profile:
+        result["profile"] = _profile(world, token, rng, result["run"])
+    common.write_result("ingest", db, result)
+    return 0
+
+
+def measure(world, token: str, rng: random.Random, now: datetime, *, batches: int, warmup: int, label: str) -> dict:
+    """``warmup`` + ``batches`` batches of 1,000 realistic items for the
+    world's records: each POSTed to a gunicorn started here, read back,
+    undone and replayed raw (the module's docstring). Returns the figures;
+    ``run`` (the external ids' prefix) is in them for --profile."""
+    from django.db import connection, transaction
+
+    from bench import seed
+    from crm.models import Contact, Deal, Organization
+    from touchpoints.models import Touchpoint, TouchpointLink
+    from touchpoints.rollup import LINK_FIELDS
+    from touchpoints.rules import contact_via
+    from touchpoints.services import TOUCHPOINT_FIELDS
+
     # Payloads, built and encoded before anything is timed.
     run = f"{random.getrandbits(32):08x}"
     payloads = []
-    for b in range(args.warmup + args.batches):
+    for b in range(warmup + batches):
         items = []
         for i in range(BATCH):
             org = rng.choice(world.org_ids)
@@ -189,14 +204,14 @@ def main(argv=None) -> int:
     raw_times: list[float] = []
     n_links = n_updates = count = 0
     identical = True
-    with common.server(f"ingest-{db}") as port:
+    with common.server(label) as port:
         client = common.Http(port, token)
-        for b in range(args.warmup):
+        for b in range(warmup):
             status, body, _ = client.request("POST", "/api/v1/touchpoints/batch", payloads[b])
             _check_batch(status, body)
         common.checkpoint()
         load_before = os.getloadavg()[0]
-        for b in range(args.warmup, args.warmup + args.batches):
+        for b in range(warmup, warmup + batches):
             # 1. over HTTP, all side effects
             before = _snapshot_last_contacted(connection, lc_models)
             status, body, elapsed = client.request("POST", "/api/v1/touchpoints/batch", payloads[b])
@@ -227,9 +242,9 @@ def main(argv=None) -> int:
     median_ratio = per_batch[len(per_batch) // 2]
     lat = common.summarize(http_times)
     console.print(
-        f"measured: {args.batches} batches, {count} touchpoints, {n_links} links "
+        f"measured: {batches} batches, {count} touchpoints, {n_links} links "
         f"({n_links / count:.2f}/touchpoint), {n_updates} last-contacted UPDATEs "
-        f"({n_updates / args.batches:.0f}/batch); replay identical to ingest: {identical}; "
+        f"({n_updates / batches:.0f}/batch); replay identical to ingest: {identical}; "
         f"load average {load_before:.1f} -> {load_after:.1f}"
     )
     console.print(f"HTTP batch request: p50 {lat['p50_ms']:.0f} ms, max {lat['max_ms']:.0f} ms; raw replay p50 {common.percentile(raw_times, 50) * 1000:.0f} ms")
@@ -242,9 +257,8 @@ def main(argv=None) -> int:
     )
 
     result = {
-        "db_version": version,
         "touchpoints": count,
-        "batches": args.batches,
+        "batches": batches,
         "links": n_links,
         "last_contacted_updates": n_updates,
         "replay_identical": identical,
@@ -259,10 +273,8 @@ def main(argv=None) -> int:
         "request_latency": lat,
         "loadavg": [load_before, load_after],
     }
-    if args.profile:
-        result["profile"] = _profile(world, token, rng, run)
-    common.write_result("ingest", db, result)
-    return 0
+    result["run"] = run
+    return result
 
 
 def _check_batch(status: int, body: bytes) -> list[int]:

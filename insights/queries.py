@@ -26,6 +26,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, Team, User
+from config.db import replica_alias
 from config.errors import Invalid, Unavailable
 from crm.models import DealStage
 from insights import refresh
@@ -228,8 +229,8 @@ def _ready(zone: str) -> datetime | None:
     return refreshed
 
 
-def _fetch(model, sql: str, params: list, *, serial: bool = False) -> list[tuple]:
-    connection = connections[router.db_for_read(model)]
+def _fetch(model, sql: str, params: list, *, serial: bool = False, alias: str | None = None) -> list[tuple]:
+    connection = connections[alias or router.db_for_read(model)]
     with connection.cursor() as cursor:
         if serial and connection.vendor == "postgresql":
             # PostgreSQL runs a UNION ALL of aggregates as a parallel append:
@@ -264,7 +265,10 @@ def _sum_pieces(model, zone: str, pieces, select: tuple[str, list], where: list[
     a rep's report more than running them (8 ms against 1 ms); and never as
     one range with OR between pieces, which made SQLite scan the zone's
     cells (1.9 s at 10M instead of milliseconds)."""
-    connection = connections[router.db_for_read(model)]
+    # The report's cells: from the read replica when there is one (the
+    # readiness check above stays on the primary, which refresh writes).
+    alias = replica_alias()
+    connection = connections[alias]
     table = model._meta.db_table
     if index and connection.vendor == "sqlite":
         # SQLite keeps no statistics (nothing runs ANALYZE) and guessed
@@ -282,7 +286,7 @@ def _sum_pieces(model, zone: str, pieces, select: tuple[str, list], where: list[
         params += [*select[1], zone, grain, first, last]
         for _, values in where:
             params += values
-    return _fetch(model, " UNION ALL ".join(branches), params, serial=True) if branches else []
+    return _fetch(model, " UNION ALL ".join(branches), params, serial=True, alias=alias) if branches else []
 
 
 def _cell_index(owners: dict[int, str] | None) -> str:
