@@ -178,7 +178,8 @@ STATICFILES_FINDERS = [
 ]
 
 # --- Job queue --------------------------------------------------------------
-# HUEY_URL: empty -> SQLite file under var/; redis://... -> Redis.
+# HUEY_URL: empty -> SQLite file under var/; redis://... -> Redis;
+# postgres://... -> PostgreSQL (the same server as DATABASE_URL, or another).
 HUEY_URL = envstr("HUEY_URL", "")
 HUEY_IMMEDIATE = envbool("HUEY_IMMEDIATE", False)
 if HUEY_URL.startswith("redis://"):
@@ -186,8 +187,13 @@ if HUEY_URL.startswith("redis://"):
 elif HUEY_URL == "" or HUEY_URL.startswith("sqlite://"):
     huey_file = HUEY_URL.removeprefix("sqlite://") or str(VAR_DIR / "huey.sqlite3")
     HUEY = {"huey_class": "huey.SqliteHuey", "name": "touchpoints", "filename": huey_file, "immediate": HUEY_IMMEDIATE}
+elif HUEY_URL.startswith(("postgres://", "postgresql://")):
+    # Huey's SQL storage (peewee over psycopg 3): the queue in three tables
+    # of that database, dequeued with FOR UPDATE SKIP LOCKED, so any number
+    # of consumers share it (docs/operations.md).
+    HUEY = {"huey_class": "huey.contrib.sql_huey.SqlHuey", "name": "touchpoints", "database": "psycopg3://" + HUEY_URL.split("://", 1)[1], "immediate": HUEY_IMMEDIATE}
 else:
-    raise ImproperlyConfigured("HUEY_URL must be empty, sqlite:///path or redis://host:port/db")
+    raise ImproperlyConfigured("HUEY_URL must be empty, sqlite:///path, redis://host:port/db or postgres://user@host:port/db")
 HUEY["consumer"] = {"workers": envint("HUEY_WORKERS", 2, minimum=1), "worker_type": "thread"}
 
 # --- Touchpoints ------------------------------------------------------------
