@@ -15,7 +15,7 @@ import sys
 from bench import common
 from bench.common import console
 
-DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks", "documents", "alerts", "lists", "insights", "scale")
+DB_BENCHMARKS = ("ingest", "timeline", "ui", "email", "webhooks", "documents", "alerts", "lists", "insights", "scale", "imports")
 # Benchmarks that touch no database run once, whatever --db says.
 NO_DATABASE = ("sentiment",)
 BENCHMARKS = (*DB_BENCHMARKS, *NO_DATABASE)
@@ -36,6 +36,8 @@ CHILD_OPTIONS = (
     ("--callbacks", True, ("webhooks",), "webhooks: signed Twilio callbacks sent (default 20,000, after 500 warm-up)"),
     ("--seconds", True, ("scale",), "scale: the HTTP load test's duration (default 20)"),
     ("--connections", True, ("scale",), "scale: the load test's concurrent connections (default 16)"),
+    ("--rows", True, ("imports",), "imports: rows in the CSV (default 1,000,000)"),
+    ("--kill-after", True, ("imports",), "imports: seconds before the first run is killed (default 60)"),
     ("--clients", True, ("webhooks",), "webhooks: client processes, one keep-alive connection each (default 8)"),
 )
 
@@ -162,6 +164,11 @@ def _summary_line(r: dict) -> str:
             + (f"; load {load['requests_per_second']:,.0f} req/s p99 {load['p99_ms']:.0f} ms" if load.get("ran") else "; load test did not run")
             + (f"; missed: {', '.join(missed)}" if missed else "")
             + f" {verdict}"
+        )
+    if r["benchmark"] == "imports":
+        return (
+            f"imports  {r['db_version']:<18} {r['rows']:,} rows ({r['file_mb']:.0f} MB): killed at {r['checkpoint_at_kill']:,} rows, resumed at {r['rate']:,.0f} rows/s; "
+            f"every row once: {r['exact']}; peak memory {r['peak_mb']:.0f} MB (target < {r['target_mb']} MB) {verdict}"
         )
     if r["benchmark"] == "ui":
         w = r["worst"]

@@ -145,7 +145,9 @@ def _chunk_plan(user, saved) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of a chunk query halfway through the list."""
     from django.db import connection
 
-    from lists.queries import EXPORT_CHUNK, _after, _phases, records_queryset, row_keys, sort_of
+    from config.pagination import after_in_walk as _after
+    from config.pagination import sort_walks as _phases
+    from lists.queries import EXPORT_CHUNK, records_queryset, row_keys, sort_of
 
     qs, columns = records_queryset(user, saved)
     name, descending = sort_of(saved)

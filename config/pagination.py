@@ -122,26 +122,53 @@ def sorted_page(qs: QuerySet, sort: str, cursor: str | None, limit: int) -> Page
 
     The cursor holds (value, id); a NULL value means the page ended inside
     the empty tail, which is then walked by id alone.
-    """
+
+    Read as two walks (``sort_walks``): the rows with a value by an ORDER BY
+    that an index on (value, id) serves as it is, then the empty ones by id.
+    A single ``ORDER BY value DESC NULLS LAST`` cannot use that index on
+    PostgreSQL and sorted every visible record for each page (a contacts
+    list at 45,000 contacts: 62 ms a page, 5 ms this way, bench/scale.py; a
+    custom list at 1M contacts: 560 ms for an admin, 1.3 s for a rep,
+    bench/lists.py). One query a page; two when the page reaches the end of
+    the values (the first walk runs short and the empty tail follows)."""
     descending = sort.startswith("-")
     name = sort.lstrip("-")
-    field = qs.model._meta.get_field(name)
     limit = max(1, min(limit, MAX_LIMIT))
-    ordering = (sort, "-id" if descending else "id")
-    column = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
-    if cursor:
-        value, last_id = decode_cursor(qs.model, ordering, cursor)
-        op = "lt" if descending else "gt"
-        if value is None:
-            qs = qs.filter(Q(**{f"{name}__isnull": True}) & Q(**{f"id__{op}": last_id}))
-        else:
-            condition = Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": last_id})
-            if field.null:
-                condition |= Q(**{f"{name}__isnull": True})
-            qs = qs.filter(condition)
-    rows = list(qs.order_by(column, ordering[1])[: limit + 1])
+    last = decode_cursor(qs.model, (sort, "-id" if descending else "id"), cursor) if cursor else None
+    rows: list = []
+    for number, (where, order) in enumerate(sort_walks(name, descending, qs.model._meta.get_field(name).null)):
+        by_value = number == 0
+        if by_value and last is not None and last[0] is None:
+            continue  # the cursor is inside the empty tail
+        part = qs.filter(where)
+        if last is not None and (by_value or last[0] is None):
+            part = part.filter(after_in_walk(name if by_value else None, descending, tuple(last)))
+        rows += list(part.order_by(*order)[: limit + 1 - len(rows)])
+        if len(rows) > limit:
+            break
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor([getattr(rows[-1], name), rows[-1].id])
     return Page(rows, next_cursor)
+
+
+def sort_walks(name: str, descending: bool, nullable: bool) -> list[tuple[Q, tuple]]:
+    """sorted_page's order as plain keyset walks: the rows with a value by
+    (value, id), then, for a nullable column, the empty ones by id. Each
+    walk is an ORDER BY that an index on (value, id) serves as it is."""
+    value = (F(name).desc(), "-id") if descending else (F(name).asc(), "id")
+    if not nullable:
+        return [(Q(), value)]
+    return [(Q(**{f"{name}__isnull": False}), value), (Q(**{f"{name}__isnull": True}), ("-id",) if descending else ("id",))]
+
+
+def after_in_walk(name: str | None, descending: bool, last: tuple) -> Q:
+    """Rows after the last (value, id) in its walk; ``name`` None: by id only."""
+    op, bound = ("lt", "lte") if descending else ("gt", "gte")
+    value, last_id = last
+    if name is None:
+        return Q(**{f"id__{op}": last_id})
+    # The leading bound gives the planner the index range's start
+    # (``after`` explains why it matters).
+    return Q(**{f"{name}__{bound}": value}) & (Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": last_id}))

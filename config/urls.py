@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("workflows.urls")),
     path("", include("alerts.urls")),
     path("", include("insights.urls")),
+    path("", include("imports.urls")),
 ]

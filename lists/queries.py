@@ -22,7 +22,7 @@ from accounts.models import Role, Team, User
 from automation.conditions import MODELS, RECORD_TYPES, annotate_counts, describe, filter_records, viewer_context
 from config.db import replica_alias
 from config.errors import NotFound
-from config.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor, keyset_page
+from config.pagination import Page, after_in_walk, keyset_page, sort_walks, sorted_page
 from crm.permissions import visible
 from crm.queries import with_organization_visible
 from lists.columns import COLUMNS, DEFAULT_SORT, OWNER_KEYS, Column, columns_of
@@ -152,39 +152,7 @@ def records_page(user: User, saved_list: SavedList, cursor: str | None, limit: i
     then by id), as model instances carrying the columns' annotations."""
     qs, columns = records_queryset(user, saved_list)
     column, descending = sort_of(saved_list)
-    return index_sorted_page(qs, f"-{column}" if descending else column, cursor, limit), columns
-
-
-def index_sorted_page(qs: QuerySet, sort: str, cursor: str | None, limit: int) -> Page:
-    """config.pagination.sorted_page's page (same order, same cursors: the
-    last row's (value, id), value None inside the empty tail), read as the
-    export reads: the rows with a value by an ORDER BY an index on (value,
-    id) serves, then the empty ones by id. sorted_page's single
-    ``ORDER BY value DESC NULLS LAST`` cannot use that index on PostgreSQL
-    and sorted every visible record for each page (measured at 1M contacts:
-    a first page 560 ms as an admin, 1.3 s as a rep; bench/lists.py). One
-    query a page; two when the page reaches the end of the values (the
-    first walk runs short and the empty tail follows)."""
-    descending = sort.startswith("-")
-    name = sort.lstrip("-")
-    limit = max(1, min(limit, MAX_LIMIT))
-    last = decode_cursor(qs.model, (sort, "-id" if descending else "id"), cursor) if cursor else None
-    rows: list = []
-    for number, (where, order) in enumerate(_phases(name, descending, qs.model._meta.get_field(name).null)):
-        by_value = number == 0
-        if by_value and last is not None and last[0] is None:
-            continue  # the cursor is inside the empty tail
-        part = qs.filter(where)
-        if last is not None and (by_value or last[0] is None):
-            part = part.filter(_after(name if by_value else None, descending, tuple(last)))
-        rows += list(part.order_by(*order)[: limit + 1 - len(rows)])
-        if len(rows) > limit:
-            break
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([getattr(rows[-1], name), rows[-1].id])
-    return Page(rows, next_cursor)
+    return sorted_page(qs, f"-{column}" if descending else column, cursor, limit), columns
 
 
 def row_keys(columns: list[Column]) -> list[str]:
@@ -196,30 +164,6 @@ def row_keys(columns: list[Column]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def _phases(name: str, descending: bool, nullable: bool) -> list[tuple[Q, tuple]]:
-    """The export's order as plain keyset walks: the rows with a value by
-    (value, id), then, for a nullable column, the empty ones by id. The same
-    order as sorted_page's ``value DESC NULLS LAST, id DESC``, but each walk
-    is an ORDER BY that an index on (value, id) serves as it is (PostgreSQL
-    cannot read that index for NULLS LAST descending: each chunk would sort
-    every remaining row, quadratic over a million)."""
-    value = (F(name).desc(), "-id") if descending else (F(name).asc(), "id")
-    if not nullable:
-        return [(Q(), value)]
-    return [(Q(**{f"{name}__isnull": False}), value), (Q(**{f"{name}__isnull": True}), ("-id",) if descending else ("id",))]
-
-
-def _after(name: str | None, descending: bool, last: tuple) -> Q:
-    """Rows after the chunk's last (value, id) in its walk; ``name`` None: by id only."""
-    op, bound = ("lt", "lte") if descending else ("gt", "gte")
-    value, last_id = last
-    if name is None:
-        return Q(**{f"id__{op}": last_id})
-    # The leading bound gives the planner the index range's start
-    # (config.pagination.after explains why it matters).
-    return Q(**{f"{name}__{bound}": value}) & (Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": last_id}))
-
-
 def export_rows(user: User, saved_list: SavedList, chunk: int = EXPORT_CHUNK) -> tuple[list[Column], Iterator[dict]]:
     """The columns and every row of the list (dicts of ``row_keys``), read
     lazily in keyset chunks of ``chunk`` rows: memory stays one chunk
@@ -229,7 +173,7 @@ def export_rows(user: User, saved_list: SavedList, chunk: int = EXPORT_CHUNK) ->
     name, descending = sort_of(saved_list)
     keys = list(dict.fromkeys([*row_keys(columns), name]))
     at_sort, at_id = keys.index(name), keys.index("id")
-    phases = _phases(name, descending, qs.model._meta.get_field(name).null)
+    phases = sort_walks(name, descending, qs.model._meta.get_field(name).null)
 
     def rows() -> Iterator[dict]:
         for number, (where, order) in enumerate(phases):
@@ -238,7 +182,7 @@ def export_rows(user: User, saved_list: SavedList, chunk: int = EXPORT_CHUNK) ->
             while True:
                 page = qs.filter(where)
                 if last is not None:
-                    page = page.filter(_after(name if by_value else None, descending, last))
+                    page = page.filter(after_in_walk(name if by_value else None, descending, last))
                 # Tuples while held (a dict per row would double a chunk's size).
                 batch = list(page.order_by(*order).values_list(*keys)[:chunk])
                 for values in batch:

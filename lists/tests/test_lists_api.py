@@ -302,7 +302,7 @@ def test_a_page_of_records_costs_the_same_queries_whatever_its_size(alice, world
             page = records(alice, saved["id"], limit=limit)
             assert len(page["items"]) == limit
     # The page where the contacted end and the never contacted begin reads
-    # both (lists.queries.index_sorted_page): one query more.
+    # both (config.pagination.sorted_page): one query more.
     with django_assert_num_queries(4):
         page = records(alice, saved["id"], limit=30, cursor=page["next_cursor"])
         assert [i["last_contacted_on"] is None for i in page["items"]] == [False] * 12 + [True] * 18
