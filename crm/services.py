@@ -49,15 +49,21 @@ def normalize_email(raw: str, loc: tuple) -> str:
     return value
 
 
-def _set_emails_and_phones(contact: Contact, emails: Sequence[str] | None, phones: Sequence[str] | None) -> None:
+def _set_emails_and_phones(contact: Contact, emails: Sequence[str] | None, phones: Sequence[str] | None, *, new: bool = False) -> None:
+    """Replace the contact's addresses and numbers (``new``: it has none yet,
+    nothing to delete; an import creates thousands)."""
     if emails is not None:
         normalized = list(dict.fromkeys(normalize_email(e, ("emails", i)) for i, e in enumerate(emails)))
-        contact.emails.all().delete()
-        ContactEmail.objects.bulk_create(ContactEmail(contact=contact, email=e, position=i) for i, e in enumerate(normalized))
+        if not new:
+            contact.emails.all().delete()
+        if normalized:
+            ContactEmail.objects.bulk_create(ContactEmail(contact=contact, email=e, position=i) for i, e in enumerate(normalized))
     if phones is not None:
         normalized = list(dict.fromkeys(normalize_phone(p, ("phones", i)) for i, p in enumerate(phones)))
-        contact.phones.all().delete()
-        ContactPhone.objects.bulk_create(ContactPhone(contact=contact, number=p, position=i) for i, p in enumerate(normalized))
+        if not new:
+            contact.phones.all().delete()
+        if normalized:
+            ContactPhone.objects.bulk_create(ContactPhone(contact=contact, number=p, position=i) for i, p in enumerate(normalized))
 
 
 def _apply(record, data: dict, fields: Sequence[str]) -> None:
@@ -106,7 +112,7 @@ def do_create_contact(actor: User, data: dict) -> Contact:
         contact.organization = get_visible(Organization, actor, data["organization_id"], loc=("organization_id",))
     _apply(contact, data, CONTACT_FIELDS)
     contact.save()
-    _set_emails_and_phones(contact, data.get("emails"), data.get("phones"))
+    _set_emails_and_phones(contact, data.get("emails"), data.get("phones"), new=True)
     workflow_triggers.record_created("contact", contact.id)
     return contact
 

@@ -192,8 +192,8 @@ def write_contacts(actor: User, rows: Sequence[Row], on_duplicate: str, owners: 
     emails = {e for r in rows for e in r.values.get("email", ())}
     phones = {p for r in rows for p in r.values.get("phone", ())}
     by_external = dict(seen.filter(external_id__in=ids).values_list("external_id", "id")) if ids else {}
-    by_email = _first_ids(ContactEmail.objects.filter(email__in=emails, contact__in=seen).values_list("email", "contact_id")) if emails else {}
-    by_phone = _first_ids(ContactPhone.objects.filter(number__in=phones, contact__in=seen).values_list("number", "contact_id")) if phones else {}
+    by_email = _visible_owners(ContactEmail.objects.filter(email__in=emails).values_list("email", "contact_id"), seen) if emails else {}
+    by_phone = _visible_owners(ContactPhone.objects.filter(number__in=phones).values_list("number", "contact_id"), seen) if phones else {}
     for row in rows:
         ok, owner = owner_id(row, owners, outcome)
         if not ok:
@@ -270,10 +270,17 @@ def _savepoint(outcome: Outcome, row: Row, existing: int | None, create: Callabl
     return record
 
 
-def _first_ids(pairs) -> dict[str, int]:
+def _visible_owners(pairs, seen) -> dict[str, int]:
+    """{address or number: the oldest visible contact holding it}. Two
+    indexed reads (the addresses, then which of their contacts the actor
+    sees) rather than one join with the visibility rule, which the planner
+    ran as a scan of every contact."""
+    pairs = list(pairs)
+    allowed = set(seen.filter(id__in={rid for _, rid in pairs}).values_list("id", flat=True)) if pairs else set()
     found: dict[str, int] = {}
     for key, rid in sorted(pairs, key=lambda p: p[1]):
-        found.setdefault(key, rid)
+        if rid in allowed:
+            found.setdefault(key, rid)
     return found
 
 
@@ -439,8 +446,8 @@ def _contact_ids(actor: User, rows: Sequence[Row]) -> dict[str, dict[str, int]]:
     phones = {r.values["contact_phone"] for r in rows if r.values.get("contact_phone")}
     ids = {r.values["contact_external_id"] for r in rows if r.values.get("contact_external_id")}
     return {
-        "email": _first_ids(ContactEmail.objects.filter(email__in=emails, contact__in=seen).values_list("email", "contact_id")) if emails else {},
-        "phone": _first_ids(ContactPhone.objects.filter(number__in=phones, contact__in=seen).values_list("number", "contact_id")) if phones else {},
+        "email": _visible_owners(ContactEmail.objects.filter(email__in=emails).values_list("email", "contact_id"), seen) if emails else {},
+        "phone": _visible_owners(ContactPhone.objects.filter(number__in=phones).values_list("number", "contact_id"), seen) if phones else {},
         "external_id": dict(seen.filter(external_id__in=ids).values_list("external_id", "id")) if ids else {},
     }
 
