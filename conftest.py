@@ -32,6 +32,18 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.django_db(**kwargs), append=False)
 
 
+@pytest.fixture
+def huey_in_process():
+    """Tasks enqueued after commit run at once, in this process, so a test
+    sees their effect (django_capture_on_commit_callbacks(execute=True))."""
+    from huey.contrib.djhuey import HUEY
+
+    before = HUEY.immediate
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = before
+
+
 @pytest.fixture(autouse=True)
 def _imports_dir(settings, tmp_path_factory):
     """Uploaded import files land in the test run's temporary folder, not var/."""

@@ -150,6 +150,25 @@ class Organizations:
         return True, self.by_name[name.lower()]
 
 
+    def resolve_into(self, data: dict, row: Row, owner: int | None, outcome: Outcome) -> None:
+        """Put the row's organization into a contact's or deal's ``data``;
+        a refused reference undoes the row (its savepoint)."""
+        ok, org = self.find_or_create(row, owner, outcome)
+        if not ok:
+            raise _RowRefused
+        if org is not None:
+            data["organization_id"] = org
+
+
+def _referenced_organizations(actor: User, rows: Sequence[Row]) -> Organizations:
+    return Organizations(actor, [r for r in rows if r.values.get("organization") or r.values.get("organization_external_id")])
+
+
+def _by_external_id(seen, rows: Sequence[Row]) -> dict[str, int]:
+    ids = {r.values["external_id"] for r in rows if r.values.get("external_id")}
+    return dict(seen.filter(external_id__in=ids).values_list("external_id", "id")) if ids else {}
+
+
 def _org_name(row: Row) -> str | None:
     ref = row.values.get("organization")
     return ref[1] if ref else None
@@ -186,12 +205,11 @@ def write_organizations(actor: User, rows: Sequence[Row], on_duplicate: str, own
 
 def write_contacts(actor: User, rows: Sequence[Row], on_duplicate: str, owners: Owners) -> Outcome:
     outcome = Outcome()
-    orgs = Organizations(actor, [r for r in rows if r.values.get("organization") or r.values.get("organization_external_id")])
+    orgs = _referenced_organizations(actor, rows)
     seen = visible(Contact, actor)
-    ids = {r.values["external_id"] for r in rows if r.values.get("external_id")}
     emails = {e for r in rows for e in r.values.get("email", ())}
     phones = {p for r in rows for p in r.values.get("phone", ())}
-    by_external = dict(seen.filter(external_id__in=ids).values_list("external_id", "id")) if ids else {}
+    by_external = _by_external_id(seen, rows)
     by_email = _visible_owners(ContactEmail.objects.filter(email__in=emails).values_list("email", "contact_id"), seen) if emails else {}
     by_phone = _visible_owners(ContactPhone.objects.filter(number__in=phones).values_list("number", "contact_id"), seen) if phones else {}
     for row in rows:
@@ -224,19 +242,11 @@ def write_contacts(actor: User, rows: Sequence[Row], on_duplicate: str, owners: 
         def create() -> Contact:
             # The organization is created inside the row's savepoint, so a
             # contact refused later leaves no organization behind.
-            ok, org = orgs.find_or_create(row, owner, outcome)
-            if not ok:
-                raise _RowRefused
-            if org is not None:
-                data["organization_id"] = org
+            orgs.resolve_into(data, row, owner, outcome)
             return crm_services.do_create_contact(actor, data)
 
         def update() -> Contact:
-            ok, org = orgs.find_or_create(row, owner, outcome)
-            if not ok:
-                raise _RowRefused
-            if org is not None:
-                data["organization_id"] = org
+            orgs.resolve_into(data, row, owner, outcome)
             return crm_services.do_update_contact(actor, existing, data)
 
         contact = _savepoint(outcome, row, existing, create, update)
@@ -289,11 +299,10 @@ def _visible_owners(pairs, seen) -> dict[str, int]:
 
 def write_deals(actor: User, rows: Sequence[Row], on_duplicate: str, owners: Owners) -> Outcome:
     outcome = Outcome()
-    orgs = Organizations(actor, [r for r in rows if r.values.get("organization") or r.values.get("organization_external_id")])
+    orgs = _referenced_organizations(actor, rows)
     seen = visible(Deal, actor)
-    ids = {r.values["external_id"] for r in rows if r.values.get("external_id")}
     names = {r.values["name"].lower() for r in rows}
-    by_external = dict(seen.filter(external_id__in=ids).values_list("external_id", "id")) if ids else {}
+    by_external = _by_external_id(seen, rows)
     by_name: dict[tuple[str, int | None], int] = {}
     for did, lname, org in seen.annotate(lname=Lower("name")).filter(lname__in=names).order_by("-id").values_list("id", "lname", "organization_id"):
         by_name[(lname, org)] = did
@@ -304,12 +313,6 @@ def write_deals(actor: User, rows: Sequence[Row], on_duplicate: str, owners: Own
         data = {k: row.values[k] for k in ("name", "stage", "amount", "expected_close_date", "closed_at", "external_id") if k in row.values}
         if owner is not None:
             data["owner_id"] = owner
-
-        def organization() -> int | None:
-            ok, org = orgs.find_or_create(row, owner, outcome)
-            if not ok:
-                raise _RowRefused
-            return org
 
         existing = by_external.get(data.get("external_id"))
         if existing is None and not row.values.get("organization_external_id") and not row.values.get("organization"):
@@ -325,13 +328,11 @@ def write_deals(actor: User, rows: Sequence[Row], on_duplicate: str, owners: Own
             continue
 
         def create() -> Deal:
-            data["organization_id"] = organization()
+            orgs.resolve_into(data, row, owner, outcome)
             return crm_services.do_create_deal(actor, data)
 
         def update() -> Deal:
-            org = organization()
-            if org is not None:
-                data["organization_id"] = org
+            orgs.resolve_into(data, row, owner, outcome)
             return crm_services.do_update_deal(actor, existing, data)
 
         deal = _savepoint(outcome, row, existing, create, update)

@@ -4,15 +4,11 @@ from __future__ import annotations
 import csv
 
 import pytest
-from huey.contrib.djhuey import HUEY
 
 
 @pytest.fixture(autouse=True)
-def huey_in_process():
-    before = HUEY.immediate
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = before
+def _jobs_run_at_once(huey_in_process):
+    """The worker's jobs run in the test's process (conftest.huey_in_process)."""
 
 
 @pytest.fixture
