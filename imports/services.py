@@ -99,12 +99,10 @@ def enqueue(job: ImportJob) -> None:
 
 
 def unfinished_job(actor: User, record_type: str, path: str | Path) -> ImportJob | None:
-    """The user's job for this file that a crash or Ctrl-C left unfinished."""
-    return (
-        ImportJob.objects.filter(created_by=actor, record_type=record_type, path=str(Path(path).resolve()), status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-        .order_by("-id")
-        .first()
-    )
+    """The user's latest job for this file, if a crash, Ctrl-C or an error
+    left it unfinished."""
+    latest = ImportJob.objects.filter(created_by=actor, record_type=record_type, path=str(Path(path).resolve())).order_by("-id").first()
+    return latest if latest is not None and latest.status != JobStatus.DONE else None
 
 
 def get_job(actor: User, job_id: int) -> ImportJob:
@@ -151,17 +149,20 @@ def parse_row(job: ImportJob, line: int, cells: dict[str, str], options: dict) -
     return row
 
 
-def run_import(job_id: int, progress: Callable[[ImportJob], None] | None = None) -> ImportJob:
+def run_import(job_id: int, progress: Callable[[ImportJob], None] | None = None, *, retry_failed: bool = False) -> ImportJob:
     """Run (or resume) a job to its end. ``progress`` is called after each
-    committed batch with the job as it now stands."""
+    committed batch with the job as it now stands. A failed job is taken up
+    again only with ``retry_failed`` (the terminal's ``import`` run again on
+    the same file): from its checkpoint, like any resumed job."""
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(id=job_id)
-        if job.status in (JobStatus.DONE, JobStatus.FAILED):
+        if job.status == JobStatus.DONE or (job.status == JobStatus.FAILED and not retry_failed):
             return job
+        job.error = ""
         job.status = JobStatus.RUNNING
         job.started_at = job.started_at or timezone.now()
         job.heartbeat_at = timezone.now()
-        job.save(update_fields=["status", "started_at", "heartbeat_at"])
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "error"])
     actor = job.created_by
     options = {"day_first": job.day_first, "time_zone": actor.time_zone}
     owners = Owners()
@@ -180,15 +181,25 @@ def run_import(job_id: int, progress: Callable[[ImportJob], None] | None = None)
         return ImportJob.objects.get(id=job_id)
     except (Invalid, UnicodeDecodeError, csv.Error, OSError) as exc:
         reason = "; ".join(e["msg"] for e in exc.errors) if isinstance(exc, Invalid) else f"row {job.rows_done + 2} or near it cannot be read: {exc}"
-        ImportJob.objects.filter(id=job.id).update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
-        job.refresh_from_db()
-        write_error_report(job)
-        return job
+        return _fail(job, reason)
+    except Exception as exc:
+        # Anything else (the database gone, a bug): the job stops at its
+        # checkpoint, says why, and is not retried in a loop by
+        # resume_stalled; `touchpoints import` on the same file resumes it.
+        _fail(job, f"stopped after row {job.rows_done + 1}: {exc!r}")
+        raise
     ImportJob.objects.filter(id=job.id, status=JobStatus.RUNNING).update(status=JobStatus.DONE, bytes_done=job.size_bytes, finished_at=timezone.now())
     job.refresh_from_db()
     write_error_report(job)
     if progress:
         progress(job)
+    return job
+
+
+def _fail(job: ImportJob, reason: str) -> ImportJob:
+    ImportJob.objects.filter(id=job.id).update(status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
+    job.refresh_from_db()
+    write_error_report(job)
     return job
 
 

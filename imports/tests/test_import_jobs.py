@@ -238,3 +238,27 @@ def test_our_own_export_imports_back(alice, world, tmp_path):
         "Grasspods renewal", "1200.50", "negotiation", "2026-09-30", carol.organization_id
     )
     assert {c.owner_id for c in Contact.objects.all()} == {alice.user.id}
+
+
+def test_an_unexpected_error_stops_the_job_and_the_command_resumes_it(alice, write_csv, monkeypatch):
+    monkeypatch.setattr(services, "BATCH_ROWS", 5)
+    path = write_csv([["Last Name"]] + [[f"P{i}"] for i in range(12)])
+    job = services.do_create_job(alice.user, "contacts", path)
+    real = services._commit_batch
+
+    def database_gone(job, *args):
+        if job.rows_done == 5:
+            raise RuntimeError("server closed the connection")
+        return real(job, *args)
+
+    monkeypatch.setattr(services, "_commit_batch", database_gone)
+    with pytest.raises(RuntimeError):
+        services.run_import(job.id)
+    job.refresh_from_db()
+    assert (job.status, job.rows_done, job.error) == ("failed", 5, "stopped after row 6: RuntimeError('server closed the connection')")
+    assert services.run_import(job.id).status == "failed"  # the worker's resume leaves it alone
+
+    monkeypatch.setattr(services, "_commit_batch", real)
+    call_command("import", "contacts", str(path), "--user", "alice")
+    job.refresh_from_db()
+    assert (job.status, job.created, job.error, Contact.objects.count()) == ("done", 12, "", 12)

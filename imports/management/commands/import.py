@@ -57,13 +57,13 @@ class Command(BaseCommand):
             TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
         ) as bar:
             task = bar.add_task(f"{record_type}", total=job.size_bytes, completed=job.bytes_done, rows=job.rows_done)
-            job = services.run_import(job.id, progress=lambda j: bar.update(task, completed=j.bytes_done, rows=j.rows_done))
+            job = services.run_import(job.id, progress=lambda j: bar.update(task, completed=j.bytes_done, rows=j.rows_done), retry_failed=True)
         summary = f"import {job.id}: {job.created:,} created, {job.updated:,} updated, {job.skipped:,} duplicates skipped, {job.failed:,} rows refused"
         report = services.error_report_path(job)
         if job.failed:
             summary += f" (reasons in {report})"
         if job.status == JobStatus.FAILED:
-            raise CommandError(f"{summary}; stopped: {job.error}")
+            raise CommandError(f"{summary}; stopped: {job.error} (run the same command to resume, or add --restart to start over)")
         self.stdout.write(summary)
 
 
