@@ -239,17 +239,12 @@ def write_contacts(actor: User, rows: Sequence[Row], on_duplicate: str, owners: 
             data["emails"] = row.values.get("email", [])
             data["phones"] = row.values.get("phone", [])
 
-        def create() -> Contact:
-            # The organization is created inside the row's savepoint, so a
-            # contact refused later leaves no organization behind.
-            orgs.resolve_into(data, row, owner, outcome)
-            return crm_services.do_create_contact(actor, data)
-
-        def update() -> Contact:
-            orgs.resolve_into(data, row, owner, outcome)
-            return crm_services.do_update_contact(actor, existing, data)
-
-        contact = _savepoint(outcome, row, existing, create, update)
+        contact = _savepoint(
+            outcome, row, existing,
+            lambda: crm_services.do_create_contact(actor, data),
+            lambda: crm_services.do_update_contact(actor, existing, data),
+            first=lambda: orgs.resolve_into(data, row, owner, outcome),
+        )  # fmt: skip
         if contact is not None:
             if contact.external_id:
                 by_external[contact.external_id] = contact.id
@@ -264,9 +259,13 @@ class _RowRefused(Exception):
     """The row's error is already in the outcome; undo its savepoint."""
 
 
-def _savepoint(outcome: Outcome, row: Row, existing: int | None, create: Callable, update: Callable):
+def _savepoint(outcome: Outcome, row: Row, existing: int | None, create: Callable | None, update: Callable, first: Callable | None = None):
+    """Create or update the row's record in a savepoint of its own: a row
+    refused halfway (``first`` may create its organization) leaves nothing."""
     try:
         with transaction.atomic():
+            if first is not None:
+                first()
             record = create() if existing is None else update()
     except _RowRefused:
         return None
@@ -327,15 +326,12 @@ def write_deals(actor: User, rows: Sequence[Row], on_duplicate: str, owners: Own
             outcome.skipped += 1
             continue
 
-        def create() -> Deal:
-            orgs.resolve_into(data, row, owner, outcome)
-            return crm_services.do_create_deal(actor, data)
-
-        def update() -> Deal:
-            orgs.resolve_into(data, row, owner, outcome)
-            return crm_services.do_update_deal(actor, existing, data)
-
-        deal = _savepoint(outcome, row, existing, create, update)
+        deal = _savepoint(
+            outcome, row, existing,
+            lambda: crm_services.do_create_deal(actor, data),
+            lambda: crm_services.do_update_deal(actor, existing, data),
+            first=lambda: orgs.resolve_into(data, row, owner, outcome),
+        )  # fmt: skip
         if deal is not None:
             if deal.external_id:
                 by_external[deal.external_id] = deal.id
