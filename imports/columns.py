@@ -160,8 +160,12 @@ def _lookup(record_type: str) -> dict[str, str]:
 LOOKUP = {record_type: _lookup(record_type) for record_type in RECORD_TYPES}
 
 
+FIELD_BY_NAME = {record_type: {f.name: f for f in FIELDS[record_type]} for record_type in RECORD_TYPES}
+
+
 def field_names(record_type: str) -> dict[str, Field]:
-    return {f.name: f for f in FIELDS[record_type]}
+    """The record type's fields by name (built once: parse_row asks per row)."""
+    return FIELD_BY_NAME[record_type]
 
 
 def detect(record_type: str, headers: list[str]) -> dict[str, str]:
