@@ -11,7 +11,7 @@ from pydantic import StrictBool
 from alerts import queries, services
 from alerts.models import NotificationKind
 from alerts.scan import OPEN_STAGES
-from config.schemas import Cursor, InputSchema, Limit, RecordId, responses
+from config.schemas import ConditionTree, Cursor, InputSchema, Limit, RecordId, responses
 
 router = Router(tags=["alerts"])
 KindName = Literal[tuple(NotificationKind.values)]  # type: ignore[valid-type]
@@ -65,7 +65,7 @@ class AlertConfigIn(InputSchema):
     stage_idle_days: StageDays = StageDays()
     # A condition tree over deal fields (automation.conditions): only the
     # deals it matches are watched. {} or {"all": []}: every open deal.
-    deal_conditions: dict[str, Any] = {}
+    deal_conditions: ConditionTree = {}
     overdue_enabled: StrictBool = True
     email_enabled: StrictBool = False
 

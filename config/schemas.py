@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Schema
 from ninja.params import P, Path, Query
@@ -84,6 +84,23 @@ IdList = Annotated[list[Id], Field(max_length=100)]
 RecordId = Path[int, P(ge=1, le=MAX_ID)]
 Limit = Query[int, P(ge=1, le=200)]
 Cursor = Query[str | None, P(max_length=500)]
+
+
+def JsonObject(max_properties: int, description: str | None = None):  # noqa: N802 - a type factory
+    """A JSON object whose keys and values a service checks on save (a
+    condition tree, an action's params). The schema bounds how many keys it
+    has; its contents are bounded by the service's own limits (depth, items,
+    text length) and the whole body by REQUEST_MAX_BYTES (config.security)."""
+    return Annotated[dict[str, Any], Field(max_length=max_properties, description=description)]
+
+
+# A condition tree (automation.conditions): a group {"all": [...]} / {"any": [...]}
+# has one key, a bare condition {field, operator, value} three.
+ConditionTree = JsonObject(
+    3,
+    'A condition tree: {"all": [...]} or {"any": [...]} of groups and conditions '
+    '{"field", "operator", "value"} (see docs/automation.md). {} matches every record.',
+)
 
 
 class InputSchema(Schema):

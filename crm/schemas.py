@@ -33,7 +33,7 @@ Amount = Annotated[
         {
             "anyOf": [
                 {"type": "number", "minimum": 0, "maximum": 999_999_999_999.99, "multipleOf": 0.01},
-                {"type": "string", "pattern": AMOUNT_PATTERN},
+                {"type": "string", "maxLength": 15, "pattern": AMOUNT_PATTERN},
             ]
         }
     ),

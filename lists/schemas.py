@@ -8,7 +8,7 @@ from ninja import Schema
 from pydantic import Field, StrictBool
 
 from automation.conditions import RECORD_TYPES
-from config.schemas import IdList, InputSchema, Name, Text
+from config.schemas import ConditionTree, IdList, InputSchema, Name, Text
 from lists.columns import MAX_COLUMNS
 
 RecordTypeName = Literal[RECORD_TYPES]  # type: ignore[valid-type]
@@ -18,13 +18,7 @@ RecordTypeName = Literal[RECORD_TYPES]  # type: ignore[valid-type]
 ColumnName = Text(64, 1)
 Columns = Annotated[list[ColumnName], Field(min_length=1, max_length=MAX_COLUMNS)]
 SortKey = Text(65, 1)
-Conditions = Annotated[
-    dict[str, Any],
-    Field(
-        description='A condition tree: {"all": [...]} or {"any": [...]} of groups and conditions '
-        '{"field", "operator", "value"} (see docs/automation.md). {} matches every record.'
-    ),
-]
+Conditions = ConditionTree
 
 
 class ListIn(InputSchema):

@@ -153,7 +153,7 @@ def send_sms(request: HttpRequest, payload: SmsIn):
 
 
 @router.get("/sms", response=responses({200: SmsPage}))
-def list_sms(request, contact_id: Query[int | None] = None, cursor: Cursor = None, limit: Limit = 50):
+def list_sms(request, contact_id: Query[Id | None] = None, cursor: Cursor = None, limit: Limit = 50):
     """Text messages, newest first, with their provider status and error code."""
     page = queries.message_log(request.auth, contact_id=contact_id, cursor=cursor, limit=limit)
     return {"items": [queries.sms_out(m) for m in page.items], "next_cursor": page.next_cursor}

@@ -8,21 +8,23 @@ from ninja import Schema
 from pydantic import Field, StrictBool
 
 from automation.conditions import RECORD_TYPES
-from config.schemas import InputSchema, Name
-from workflows.actions import ACTION_TYPES, MAX_ACTIONS
+from config.schemas import ConditionTree, InputSchema, JsonObject, Name
+from workflows.actions import ACTION_TYPES, MAX_ACTIONS, PARAMS
 from workflows.models import RunStatus, StepOutcome, Trigger
 
 RecordTypeName = Literal[RECORD_TYPES]  # type: ignore[valid-type]
 TriggerName = Literal[tuple(Trigger.values)]  # type: ignore[valid-type]
 ActionType = Literal[ACTION_TYPES]  # type: ignore[valid-type]
-TimeOfDay = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, 24-hour, in the company time zone")]
+TimeOfDay = Annotated[str, Field(max_length=5, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, 24-hour, in the company time zone")]
+# Each action type takes a few named params (workflows.actions.PARAMS, checked on save).
+ActionParams = JsonObject(max(len(names) for names in PARAMS.values()))
 
 
 class ActionIn(InputSchema):
     """One action; ``params`` depend on the type (docs/automation.md), checked on save."""
 
     type: ActionType
-    params: dict[str, Any] = {}
+    params: ActionParams = {}
 
 
 Actions = Annotated[list[ActionIn], Field(max_length=MAX_ACTIONS)]
@@ -33,7 +35,7 @@ class WorkflowIn(InputSchema):
     record_type: RecordTypeName
     trigger: TriggerName
     schedule_time: TimeOfDay | None = None
-    conditions: dict[str, Any] = {}
+    conditions: ConditionTree = {}
     actions: Actions
     active: StrictBool = True
     reenroll: StrictBool = False
@@ -44,7 +46,7 @@ class WorkflowPatch(InputSchema):
     record_type: RecordTypeName | None = None
     trigger: TriggerName | None = None
     schedule_time: TimeOfDay | None = None
-    conditions: dict[str, Any] | None = None
+    conditions: ConditionTree | None = None
     actions: Actions | None = None
     active: StrictBool | None = None
     reenroll: StrictBool | None = None
