@@ -19,6 +19,7 @@ from config.auth import TokenAuth
 from config.errors import Invalid, ServiceError, TooLarge, error
 from cases.api import router as cases_router
 from crm.api import router as crm_router
+from crm.api_shares import router as crm_shares_router
 from documents.api import router as documents_router
 from documents.files import upload_too_large
 from documents.services import too_large_message
@@ -40,6 +41,7 @@ api = NinjaAPI(
 )
 api.add_router("/", accounts_router)
 api.add_router("/", crm_router)
+api.add_router("/", crm_shares_router)
 api.add_router("/", activities_router)
 api.add_router("/", touchpoints_router)
 api.add_router("/", emails_router)

@@ -140,6 +140,16 @@ TABLE: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/contacts/{record_id}/portal-account"): READ,
     ("POST", "/contacts/{record_id}/portal-invitation"): each(201, 201, 404, 201, 201),
     ("POST", "/contacts/{record_id}/portal-account/revoke"): READ,  # who may edit the contact may turn access off
+    # --- record sharing (issue #10, crm.api_shares): the owner's team, managers and admins ---
+    **{
+        row: outcome
+        for collection in ("organizations", "contacts", "deals")
+        for row, outcome in (
+            (("GET", f"/{collection}/{{record_id}}/shares"), READ),
+            (("POST", f"/{collection}/{{record_id}}/shares"), each(201, 201, 404, 201, 201)),
+            (("DELETE", f"/{collection}/{{record_id}}/shares/{{share_id}}"), each(204, 204, 404, 204, 204)),
+        )
+    },
 }
 
 # The request bodies; ``ids`` are alice's records (the ``records`` fixture).
@@ -185,6 +195,7 @@ BODIES = {
     ("PATCH", "/cases/{case_id}"): lambda ids: {"status": "in_progress"},
     ("POST", "/cases/{case_id}/comments"): lambda ids: {"body": "Looking into it"},
     ("POST", "/contacts/{record_id}/portal-invitation"): lambda ids: {},
+    **{("POST", f"/{c}/{{record_id}}/shares"): (lambda ids: {"user_id": ids["erin"]}) for c in ("organizations", "contacts", "deals")},
 }
 MAILBOX = {
     "email_address": "me@ourco.example",
@@ -251,6 +262,8 @@ def url_of(path: str, ids: dict) -> str:
     url = path
     if "{record_id}" in path:
         url = url.replace("{record_id}", str(ids[RECORD_ID_OF[path.split("/")[1]]]))
+        # A record's share (crm.api_shares), not a document's ({share_id} below).
+        url = url.replace("{share_id}", str(ids[f"{path.split('/')[1]}_share"]))
     for name, key in PARAMETER_ID.items():
         url = url.replace("{" + name + "}", str(ids[key]))
     return f"/api/v1{url}"
@@ -292,8 +305,24 @@ def records(alice, world, admin, provider_standin, settings):
         **email_records(alice, world),
         **telephony_records(alice, admin, world, provider_standin, settings),
         **indirect_records(alice, world),
+        **record_shares(world),
         **{key: value for module in ROW_MODULES for key, value in module.records(alice, world, admin).items()},
     }
+
+
+def record_shares(world) -> dict:
+    """Alice's organization, Carol and the deal each shared with team north
+    (nobody's team here), and erin, a rep to share with (issue #10)."""
+    from accounts.models import Team
+    from crm.models import Share
+
+    north = Team.objects.create(name="north")
+    erin = User.objects.create(username="erin", role="rep")
+    shares = {
+        f"{collection}_share": Share.objects.create(record_type=record_type, record_id=world[key], team=north).id
+        for collection, record_type, key in (("organizations", "organization", "org"), ("contacts", "contact", "carol"), ("deals", "deal", "deal"))
+    }
+    return {**shares, "erin": erin.id}
 
 
 def indirect_records(alice, world) -> dict:
