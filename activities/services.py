@@ -16,6 +16,7 @@ from accounts.models import User
 from activities.models import Event, EventStatus, Task, TaskStatus
 from activities.permissions import visible_events, visible_tasks
 from alerts.services import do_resolve_alerts_of
+from audit import log as audit
 from config.errors import Forbidden, Invalid, NotFound
 from crm.models import Contact, Deal, Organization
 from crm.permissions import can_delete, check_can_reassign, check_owner, get_visible, visible
@@ -105,6 +106,7 @@ def do_create_event(actor: User, data: dict) -> Event:
     if data.get("contact_ids"):
         event.contacts.set(_visible_contacts(actor, data["contact_ids"]))
     sync_event_touchpoint(event)
+    audit.log_created(actor, "event", event)
     return event
 
 
@@ -120,6 +122,7 @@ def _visible_contacts(actor: User, contact_ids: list[int]) -> list[int]:
 @transaction.atomic
 def do_update_event(actor: User, event_id: int, data: dict) -> Event:
     event = _get(visible_events(actor).select_for_update(of=("self",)), event_id, "event")
+    before = audit.snapshot("event", event)
     if "owner_id" in data and data["owner_id"] != event.owner_id:
         check_can_reassign(actor, event)
         event.owner_id = check_owner(actor, data["owner_id"])
@@ -134,6 +137,7 @@ def do_update_event(actor: User, event_id: int, data: dict) -> Event:
     if data.get("contact_ids") is not None:
         event.contacts.set(_visible_contacts(actor, data["contact_ids"]))
     sync_event_touchpoint(event)
+    audit.log_updated(actor, "event", event, before)
     return event
 
 
@@ -146,6 +150,7 @@ def do_delete_event(actor: User, event_id: int) -> None:
         raise Forbidden("only the owner, an admin or a manager may delete this event")
     touchpoint_id = event.touchpoint_id
     do_resolve_alerts_of("event", event.id)
+    audit.log_deleted(actor, "event", event)
     event.delete()
     if touchpoint_id is not None:
         touchpoint_services.delete_touchpoint(None, touchpoint_id, checked=True)
@@ -174,12 +179,14 @@ def do_create_task(actor: User, data: dict) -> Task:
     _set_task_links(actor, task, data)
     _stamp_completion(task)
     task.save()
+    audit.log_created(actor, "task", task)
     return task
 
 
 @transaction.atomic
 def do_update_task(actor: User, task_id: int, data: dict) -> Task:
     task = _get(visible_tasks(actor).select_for_update(of=("self",)), task_id, "task")
+    before = audit.snapshot("task", task)
     if "owner_id" in data and data["owner_id"] != task.owner_id:
         check_can_reassign(actor, task)
         task.owner_id = check_owner(actor, data["owner_id"])
@@ -187,6 +194,7 @@ def do_update_task(actor: User, task_id: int, data: dict) -> Task:
     _set_task_links(actor, task, data)
     _stamp_completion(task)
     task.save()
+    audit.log_updated(actor, "task", task, before)
     return task
 
 
@@ -196,4 +204,5 @@ def do_delete_task(actor: User, task_id: int) -> None:
     if not can_delete(actor, task):
         raise Forbidden("only the owner, an admin or a manager may delete this task")
     do_resolve_alerts_of("task", task.id)
+    audit.log_deleted(actor, "task", task)
     task.delete()

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit import log as audit
 from cases.models import DONE_STATUSES, Case, CaseComment, CaseOrigin, CaseStatus
 from cases.queries import get_visible_case
 from config.errors import Forbidden, Invalid, NotFound
@@ -92,12 +93,14 @@ def do_create_case(actor: User, data: dict) -> Case:
     _stamp_resolution(case, None)
     case.save()
     sync_case_touchpoint(case)
+    audit.log_created(actor, "case", case)
     return case
 
 
 @transaction.atomic
 def do_update_case(actor: User, case_id: int, data: dict) -> Case:
     case = get_visible_case(actor, case_id, for_update=True)
+    audit_before = audit.snapshot("case", case)
     if "owner_id" in data and data["owner_id"] != case.owner_id:
         check_can_reassign(actor, case)
         case.owner_id = check_owner(actor, data["owner_id"])
@@ -107,6 +110,7 @@ def do_update_case(actor: User, case_id: int, data: dict) -> Case:
     _stamp_resolution(case, before)
     case.save()
     sync_case_touchpoint(case)
+    audit.log_updated(actor, "case", case, audit_before)
     return case
 
 
@@ -116,6 +120,7 @@ def do_delete_case(actor: User, case_id: int) -> None:
     if not can_delete(actor, case):
         raise Forbidden("only the owner, an admin or a manager may delete this case")
     touchpoint_id = case.touchpoint_id
+    audit.log_deleted(actor, "case", case)
     case.delete()
     if touchpoint_id is not None:
         touchpoint_services.delete_touchpoint(None, touchpoint_id, checked=True)
@@ -167,6 +172,7 @@ def do_open_portal_case(contact: Contact, data: dict) -> Case:
     )
     case.save()
     sync_case_touchpoint(case)
+    audit.log_created(None, "case", case, via="portal")
     return case
 
 
@@ -183,10 +189,12 @@ def do_portal_comment(contact: Contact, case_id: int, body: str) -> CaseComment:
         raise Invalid.field(("body",), "this case is closed: open a new case")
     comment = CaseComment.objects.create(case=case, body=_check_body(body), author_contact=contact)
     if case.status in (CaseStatus.WAIT_FOR_RESPONSE, CaseStatus.RESOLVED):
+        before = audit.snapshot("case", case)
         case.status = CaseStatus.OPEN
         case.resolved_at = None
         case.save()
         sync_case_touchpoint(case)
+        audit.log_updated(None, "case", case, before, via="portal")
     else:
         Case.objects.filter(id=case.id).update(updated_at=timezone.now())
     return comment

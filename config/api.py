@@ -14,6 +14,7 @@ from ninja.security import django_auth
 from accounts.api import router as accounts_router
 from activities.api import router as activities_router
 from alerts.api import router as alerts_router
+from audit.api import router as audit_router
 from automation.api import router as automation_router
 from config.auth import TokenAuth
 from config.errors import Invalid, ServiceError, TooLarge, error
@@ -28,6 +29,7 @@ from imports.api import router as imports_router
 from insights.api import router as insights_router
 from lists.api import router as lists_router
 from portal.api import router as portal_router
+from privacy.api import router as privacy_router
 from telephony.api import router as telephony_router
 from touchpoints.api import router as touchpoints_router
 from workflows.api import router as workflows_router
@@ -55,6 +57,8 @@ api.add_router("/", workflows_router)
 api.add_router("/", alerts_router)
 api.add_router("/", insights_router)
 api.add_router("/", imports_router)
+api.add_router("/", audit_router)
+api.add_router("/", privacy_router)
 
 
 @api.exception_handler(Invalid)

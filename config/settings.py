@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "alerts",
     "insights",
     "imports",
+    "audit",
+    "privacy",
 ]
 
 MIDDLEWARE = [

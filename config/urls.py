@@ -28,4 +28,5 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", include("insights.urls")),
     path("", include("imports.urls")),
+    path("", include("audit.urls")),
 ]

@@ -75,6 +75,9 @@ class Contact(LastContacted):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when the contact's personal data was erased (privacy.services):
+    # the row stays, anonymized, so counts and Last Contacted stay true.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [

@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from alerts.services import do_resolve_alerts_of
+from audit import log as audit
 from config.errors import Forbidden, Invalid
 from crm.models import CLOSED_STAGES, Contact, ContactEmail, ContactPhone, Deal, DealContact, Organization
-from crm.permissions import can_delete, check_can_reassign, check_owner, get_visible
+from crm.permissions import RECORD_TYPE_OF, can_delete, check_can_reassign, check_owner, get_visible
 from insights import marks as insight_marks
 from touchpoints import rollup
 from workflows import triggers as workflow_triggers
@@ -88,6 +89,7 @@ def do_create_organization(actor: User, data: dict) -> Organization:
     org = Organization(owner_id=check_owner(actor, data.get("owner_id")))
     _apply(org, data, ORGANIZATION_FIELDS)
     org.save()
+    audit.log_created(actor, "organization", org)
     workflow_triggers.record_created("organization", org.id)
     return org
 
@@ -95,9 +97,11 @@ def do_create_organization(actor: User, data: dict) -> Organization:
 @transaction.atomic
 def do_update_organization(actor: User, org_id: int, data: dict) -> Organization:
     org = get_visible(Organization, actor, org_id, for_update=True)
+    before = audit.snapshot("organization", org)
     _check_can_change_owner(actor, org, data)
     _apply(org, data, ORGANIZATION_FIELDS)
     org.save()
+    audit.log_updated(actor, "organization", org, before)
     workflow_triggers.record_updated("organization", org)
     return org
 
@@ -113,6 +117,7 @@ def do_create_contact(actor: User, data: dict) -> Contact:
     _apply(contact, data, CONTACT_FIELDS)
     contact.save()
     _set_emails_and_phones(contact, data.get("emails"), data.get("phones"), new=True)
+    audit.log_created(actor, "contact", contact)
     workflow_triggers.record_created("contact", contact.id)
     return contact
 
@@ -120,6 +125,7 @@ def do_create_contact(actor: User, data: dict) -> Contact:
 @transaction.atomic
 def do_update_contact(actor: User, contact_id: int, data: dict) -> Contact:
     contact = get_visible(Contact, actor, contact_id, for_update=True)
+    before = audit.snapshot("contact", contact)
     _check_can_change_owner(actor, contact, data)
     old_org = contact.organization_id
     if "organization_id" in data:
@@ -130,6 +136,7 @@ def do_update_contact(actor: User, contact_id: int, data: dict) -> Contact:
     _apply(contact, data, CONTACT_FIELDS)
     contact.save()
     _set_emails_and_phones(contact, data.get("emails"), data.get("phones"))
+    audit.log_updated(actor, "contact", contact, before)
     if old_org is None and contact.organization_id is not None:
         rollup.on_contact_got_organization(contact.id, contact.organization_id)
     workflow_triggers.record_updated("contact", contact)
@@ -167,6 +174,7 @@ def do_create_deal(actor: User, data: dict) -> Deal:
         _link_contact(actor, deal, link["contact_id"], link.get("role") or "other", loc=("contacts", i, "contact_id"))
     if deal.closed_at is not None:
         insight_marks.mark_deals([deal.id], with_days=False)  # created closed: it counts in Activity Efficiency
+    audit.log_created(actor, "deal", deal)
     workflow_triggers.record_created("deal", deal.id)
     return deal
 
@@ -174,6 +182,7 @@ def do_create_deal(actor: User, data: dict) -> Deal:
 @transaction.atomic
 def do_update_deal(actor: User, deal_id: int, data: dict) -> Deal:
     deal = get_visible(Deal, actor, deal_id, for_update=True)
+    before = audit.snapshot("deal", deal)
     # Before _check_can_change_owner, which already sets the new owner.
     insights_before = (deal.stage, deal.closed_at, deal.owner_id)
     _check_can_change_owner(actor, deal, data)
@@ -185,6 +194,7 @@ def do_update_deal(actor: User, deal_id: int, data: dict) -> Deal:
     _apply(deal, data, DEAL_FIELDS)
     _apply_stage(deal, data)
     deal.save()
+    audit.log_updated(actor, "deal", deal, before)
     if (deal.stage, deal.closed_at, deal.owner_id) != insights_before:
         # Sales Insights: its activities change stage, its totals their
         # closing window, its closing the day and rep it counts for.
@@ -220,16 +230,21 @@ def _lock_contact_then_deal(actor: User, contact_id: int, deal_id: int, loc: tup
 @transaction.atomic
 def do_link_contact_to_deal(actor: User, deal_id: int, contact_id: int, role: str) -> DealContact:
     deal = get_visible(Deal, actor, deal_id)
-    return _link_contact(actor, deal, contact_id, role, loc=("contact_id",))
+    before = audit.snapshot("deal", deal)
+    link = _link_contact(actor, deal, contact_id, role, loc=("contact_id",))
+    audit.log_updated(actor, "deal", deal, before)
+    return link
 
 
 @transaction.atomic
 def do_unlink_contact_from_deal(actor: User, deal_id: int, contact_id: int) -> None:
     deal = get_visible(Deal, actor, deal_id)
     _lock_contact_then_deal(actor, contact_id, deal.id, None)
+    before = audit.snapshot("deal", deal)
     deleted, _ = DealContact.objects.filter(deal=deal, contact_id=contact_id).delete()
     if deleted:
         rollup.on_contact_left_deal(contact_id, deal.id)
+        audit.log_updated(actor, "deal", deal, before)
 
 
 # --- deletion -----------------------------------------------------------------------
@@ -247,6 +262,7 @@ def do_delete_record(actor: User, model, record_id: int) -> None:
     do_resolve_alerts_of(model._meta.model_name, record.id)
     if model is Deal:
         insight_marks.mark_deals([record.id])  # its activities lose the deal's stage
+    audit.log_deleted(actor, RECORD_TYPE_OF[model], record)
     record.delete()
 
 

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from audit import log as audit
 from config.errors import Conflict, Forbidden, Invalid, NotFound, error
 from crm.models import Contact, Deal, Organization
 from crm.permissions import assignable_owner_ids, can_delete, owned_by_team_of, owner_condition, visible
@@ -286,11 +287,26 @@ def _record(actor: User | None, items: Sequence[NewTouchpoint], checked: bool) -
 
     insert_rows(Touchpoint, TOUCHPOINT_FIELDS, tp_rows)
     insert_rows(TouchpointLink, rollup.LINK_FIELDS, link_rows)
+    _audit_created(actor, tp_rows)
     lastcontacted.advance(latest)
     insight_marks.mark_days(activity_days)
     insight_marks.mark_deals(activity_deals, with_days=False)
     workflow_triggers.touchpoints_logged(ids)  # new ones only: a repeat fires nothing
     return results
+
+
+def _audit_created(actor: User | None, tp_rows: list[tuple]) -> None:
+    """Audit entries for new touchpoints, one INSERT per batch. A derived
+    touchpoint (an event's, a case's) is not audited twice: the entry of
+    the event or case that made it says what happened. Without a user
+    (provider webhooks) the entry names the source."""
+    source_at = TOUCHPOINT_FIELDS.index("source")
+    rows = [row for row in tp_rows if row[source_at] not in DERIVED_SOURCES]
+    by_source: dict[str, list[Touchpoint]] = {}
+    for row in rows:
+        by_source.setdefault(row[source_at], []).append(Touchpoint(**dict(zip(TOUCHPOINT_FIELDS, row))))
+    for source, touchpoints in by_source.items():
+        audit.log_created_many(actor, "touchpoint", touchpoints, via=source)
 
 
 def record_touchpoint(actor: User | None, item: NewTouchpoint) -> Recorded:
@@ -415,6 +431,10 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
             if errors:
                 raise Invalid(errors)
         occurred_before = tp.occurred_at
+        # A user's edit is audited; a system's (a delivery report, an
+        # event keeping its touchpoint in step: ``checked``) is not — the
+        # provider's event log or the event's own entry records it.
+        audit_before = None if checked else audit.snapshot("touchpoint", tp)
         insight_marks.mark_touchpoints([tp.id])  # its cells before the change
         for name in EDITABLE_FIELDS:
             # null for a field that cannot be empty leaves it unchanged
@@ -458,6 +478,8 @@ def update_touchpoint(actor: User | None, touchpoint_id: int, changes: dict, *, 
             TouchpointLink.objects.filter(touchpoint_id=tp.id).update(occurred_at=tp.occurred_at, shown=shown, counts=counts)
         lastcontacted.recompute(before | _linked_records(tp.id))
         insight_marks.mark_touchpoints([tp.id])  # and after it
+        if audit_before is not None:
+            audit.log_updated(actor, "touchpoint", tp, audit_before, via=tp.source)
     return tp
 
 
@@ -497,6 +519,8 @@ def delete_touchpoint(actor: User | None, touchpoint_id: int, *, checked: bool =
             raise Forbidden("only the owner, an admin or a manager may delete this touchpoint")
         records = _linked_records(tp.id)
         insight_marks.mark_touchpoints([tp.id])
+        if not checked:
+            audit.log_deleted(actor, "touchpoint", tp, via=tp.source)
         tp.delete()
         lastcontacted.recompute(records)
 
