@@ -41,8 +41,14 @@ def normalize_phone(raw: str, loc: tuple) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+MAX_EMAIL_LENGTH = ContactEmail._meta.get_field("email").max_length  # 254: RFC 5321's limit on a path
+
+
 def normalize_email(raw: str, loc: tuple) -> str:
     value = raw.strip().lower()
+    if len(value) > MAX_EMAIL_LENGTH:
+        # Django's validator allows 320; no mail system delivers to more than 254.
+        raise Invalid.field(loc, f"an email address has at most {MAX_EMAIL_LENGTH} characters")
     try:
         validate_email(value)
     except ValidationError as exc:
