@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from telephony.models import Call, WebhookEvent, WebhookKind
 from telephony.processing import apply_call_events, apply_sms_events
-from telephony.providers.base import CallEvent, PayloadError, get_provider
+from telephony.providers.base import CallEvent, PayloadError, check_storable, get_provider
 
 DRAIN_BATCH = 500
 # One scheduled drain per process per this many seconds covers a burst.
@@ -27,7 +27,10 @@ DRAIN_DEBOUNCE_SECONDS = 0.5
 
 
 def do_receive_webhook(provider: str, kind: str, params: dict, replay_key: str | None) -> bool:
-    """Store one verified request; False when it repeats one already stored."""
+    """Store one verified request; False when it repeats one already stored.
+    NUL characters are dropped from its fields: PostgreSQL stores them in
+    neither JSON nor text, and no call or message field means anything by one."""
+    params = {key.replace("\x00", ""): value.replace("\x00", "") if isinstance(value, str) else value for key, value in params.items()}
     event = WebhookEvent(provider=provider, kind=kind, replay_key=(replay_key or None) and replay_key[:200], payload=params, received_at=timezone.now())
     try:
         if connection.in_atomic_block:
@@ -84,11 +87,11 @@ def _process(events: list[WebhookEvent]) -> None:
         provider = get_provider(event.provider)
         try:
             if event.kind == WebhookKind.VOICE_STATUS:
-                calls.append(_click_to_call_leg(event.payload, provider.parse_voice_status(event.payload)))
+                calls.append(_click_to_call_leg(event.payload, check_storable(provider.parse_voice_status(event.payload))))
             elif event.kind == WebhookKind.SMS_STATUS:
-                messages.append(provider.parse_sms_status(event.payload))
+                messages.append(check_storable(provider.parse_sms_status(event.payload)))
             else:
-                messages.append(provider.parse_sms_inbound(event.payload))
+                messages.append(check_storable(provider.parse_sms_inbound(event.payload)))
         except PayloadError as exc:
             errors[event.id] = f"{exc.field}: {exc.message}"
     apply_call_events(calls)

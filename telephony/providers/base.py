@@ -272,16 +272,24 @@ def optional(params: Mapping[str, str], *names: str) -> str | None:
     return None
 
 
+#: The largest whole number every database's integer column holds
+#: (Call.duration_seconds): a larger one is refused as a PayloadError, not
+#: a failed INSERT that rolls back the worker's whole batch.
+MAX_INT = 2_147_483_647
+
+
 def parse_int(params: Mapping[str, str], name: str) -> int | None:
     value = (params.get(name) or "").strip()
     if not value:
         return None
     try:
         number = int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "inf", "1e400"
         raise PayloadError(name, f"not a number: {value!r}") from None
     if number < 0:
         raise PayloadError(name, f"negative: {value!r}")
+    if number > MAX_INT:
+        raise PayloadError(name, f"too large: {value!r}")
     return number
 
 
@@ -297,11 +305,17 @@ def error_code(value: str | None) -> str | None:
 
 
 def utc(value: datetime | None) -> datetime | None:
+    """In UTC; ValueError for a time that is not one there (9999-12-31
+    23:59 -01:00 is in year 10000), so the parsers' ValueError handling
+    turns it into a PayloadError naming the field."""
     if value is None:
         return None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{value.isoformat()} is out of range in UTC") from exc
 
 
 def default_region() -> str:
@@ -348,6 +362,21 @@ def normalize_number(raw: str | None, *, international_digits: bool = False) -> 
         if phonenumbers.is_possible_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return raw
+
+
+# The longest text each column of Call / Sms holds (telephony.models).
+_COLUMN_LENGTHS = {"call_id": 100, "message_id": 100, "from_number": 32, "to_number": 32, "provider_status": 40, "error_code": 40}
+
+
+def check_storable(event: CallEvent | SmsEvent) -> CallEvent | SmsEvent:
+    """The event, or a PayloadError naming the first value too long for its
+    column: PostgreSQL would refuse the row, and with it the worker's whole
+    batch, so one odd callback would stop every callback after it."""
+    for name, limit in _COLUMN_LENGTHS.items():
+        value = getattr(event, name, None)
+        if isinstance(value, str) and len(value) > limit:
+            raise PayloadError(name, f"longer than {limit} characters: {value[:40]!r}...")
+    return event
 
 
 def answered_status(duration_seconds: int | None) -> str:
