@@ -29,4 +29,5 @@ urlpatterns = [
     path("", include("insights.urls")),
     path("", include("imports.urls")),
     path("", include("audit.urls")),
+    path("", include("privacy.urls")),
 ]

@@ -104,3 +104,28 @@ def test_only_admins_and_managers_export_or_erase(alice, bob, charlie, manager, 
     assert Client().get(f"/api/v1/contacts/{world['carol']}/export").status_code == 401
     assert alice.get(f"contacts/{world['carol']}").json()["first_name"] == "Carol"
     assert not AuditEntry.objects.filter(action__in=["export", "erase"]).exists()
+
+
+def _browser(user) -> Client:
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def test_the_contact_page_offers_export_and_erasure_to_admins_and_managers(alice, charlie, manager, world):
+    page = _browser(manager.user).get(f"/contacts/{world['carol']}/").content.decode()
+    assert "Personal data" in page and f"/contacts/{world['carol']}/export.json" in page
+    assert "Personal data" not in _browser(alice.user).get(f"/contacts/{world['carol']}/").content.decode()
+
+    download = _browser(manager.user).get(f"/contacts/{world['carol']}/export.json")
+    assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
+    assert json.loads(download.content)["contact"]["last_name"] == "Ng"
+    assert _browser(alice.user).get(f"/contacts/{world['carol']}/export.json").status_code == 403
+    assert _browser(charlie.user).get(f"/contacts/{world['carol']}/export.json").status_code == 404
+
+    assert _browser(alice.user).post(f"/contacts/{world['carol']}/erase").status_code == 403
+    assert _browser(charlie.user).post(f"/contacts/{world['carol']}/erase").status_code == 404
+    response = _browser(manager.user).post(f"/contacts/{world['carol']}/erase")
+    assert response.status_code == 302 and response["Location"] == f"/contacts/{world['carol']}/"
+    page = _browser(manager.user).get(f"/contacts/{world['carol']}/").content.decode()
+    assert "Erased contact" in page and "Erased on" in page and "carol@grasspods.example" not in page
