@@ -8,7 +8,7 @@ the change committed. What is recorded for each record type is data
 and which related values count as its fields (a contact's addresses, a
 deal's contacts).
 
-Decisions (docs/security.md, "Audit log"):
+Decisions (docs/audit.md):
 - Updates record only the fields that changed, as ``{field: [old, new]}``;
   an update that changes nothing writes nothing.
 - Creates record the initial values (``[null, value]``), deletes the last

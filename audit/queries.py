@@ -1,6 +1,6 @@
 """Reading the audit log.
 
-Who may read what (docs/security.md, "Audit log"):
+Who may read what (docs/audit.md):
 - A record's history: whoever may see the record. Admins and managers,
   who see every record, also see the history of deleted ones.
 - The whole log (any record, filtered by actor, action, type, time):
