@@ -292,7 +292,7 @@ def my_drop_address(request):
 
 def _journey(request, model, record_id: int) -> list[dict]:
     get_visible(model, request.auth, record_id)
-    return emotional_journey(model._meta.model_name, record_id)
+    return emotional_journey(model._meta.model_name, record_id, viewer=request.auth)
 
 
 @router.get("/contacts/{record_id}/emotional-journey", response=responses({200: list[JourneyPoint]}))

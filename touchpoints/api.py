@@ -199,7 +199,7 @@ def parse_kinds(kinds: str | None) -> list[str] | None:
 def _timeline(request, collection: str, record_id: int, kinds: str | None, cursor: str | None, limit: int):
     model, record_type = RECORD_MODELS[collection]
     get_visible(model, request.auth, record_id)
-    page = queries.timeline(record_type, record_id, kinds=parse_kinds(kinds), cursor=cursor, limit=limit)
+    page = queries.timeline(record_type, record_id, kinds=parse_kinds(kinds), cursor=cursor, limit=limit, viewer=request.auth)
     return json_response({"items": page.items, "next_cursor": page.next_cursor})
 
 

@@ -44,7 +44,7 @@ def activity_context(user: User, record_type: str, record_id: int, cursor: str |
     if kinds == []:
         items, next_cursor = [], None
     else:
-        page = touchpoint_queries.timeline(record_type, record_id, kinds=kinds, cursor=cursor, limit=settings.UI_PAGE_SIZE)
+        page = touchpoint_queries.timeline(record_type, record_id, kinds=kinds, cursor=cursor, limit=settings.UI_PAGE_SIZE, viewer=user)
         items, next_cursor = page.items, page.next_cursor
     return {
         "record_type": record_type,

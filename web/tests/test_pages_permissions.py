@@ -145,9 +145,13 @@ def test_shared_organization_page_does_not_list_its_hidden_contacts_and_deals(as
     assert as_charlie.get(record_path("contact", world["carol"])).status_code == 404
 
 
-def test_shared_organization_activity_does_not_name_hidden_contacts_or_deals(as_charlie, shared_with_charlie):
+def test_shared_organization_activity_does_not_name_hidden_contacts_or_deals(as_charlie, alice, shared_with_charlie):
+    # Issue #10: what is only on Carol or the deal (both still Alice's alone)
+    # does not roll up into Charlie's view of the organization; what is on
+    # the organization itself does.
+    log(alice, "note", "2024-03-03 10:00", "Org note", organization_ids=[shared_with_charlie["org"]])
     page = text(as_charlie.get(record_path("organization", shared_with_charlie["org"], "activity")))
-    assert timeline_titles(page) == ["Pricing call", "Quote attached"]
+    assert timeline_titles(page) == ["Org note"]
     assert "Carol" not in page and "Grasspods renewal" not in page
 
 
