@@ -123,7 +123,9 @@ class ValidationErrors(Schema):
     detail: list[ErrorItem]
 
 
-ERRORS = {400: Message, 401: Message, 403: Message, 404: Message, 409: Message, 422: ValidationErrors}
+# 413: a body over REQUEST_MAX_BYTES (or an upload over its own limit), in
+# the 422 shape naming "body" or the upload's field (config.security).
+ERRORS = {400: Message, 401: Message, 403: Message, 404: Message, 409: Message, 413: ValidationErrors, 422: ValidationErrors}
 
 
 def responses(ok: dict) -> dict:

@@ -63,6 +63,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (django-csp; docs/security.md).
+    "csp.middleware.CSPMiddleware",
+    # Bodies over REQUEST_MAX_BYTES (or an upload route's own limit): 413 before parsing.
+    "config.security.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -263,19 +267,78 @@ PORTAL_SIGN_IN_FAILURES = envint("PORTAL_SIGN_IN_FAILURES", 5, minimum=1)
 PORTAL_SIGN_IN_WINDOW_MINUTES = envint("PORTAL_SIGN_IN_WINDOW_MINUTES", 15, minimum=1)
 # The portal's session cookie is Secure unless this is off (plain-HTTP
 # installs other than localhost, which browsers treat as secure anyway).
-PORTAL_COOKIE_SECURE = envbool("PORTAL_COOKIE_SECURE", True)
+PORTAL_COOKIE_SECURE = envbool("PORTAL_COOKIE_SECURE", envbool("COOKIE_SECURE", True))
 PORTAL_COOKIE_NAME = "tp_portal"
-# Portal passwords are argon2 (portal.services makes them so); staff keep
-# Django's default PBKDF2. Both must be listed for check_password to read them.
-PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
-]
 SENTIMENT_SCORER = envstr("SENTIMENT_SCORER", "emails.sentiment.EmailScorer")
 SENDGRID_WEBHOOK_PUBLIC_KEY = envstr("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
 # Telephony (telephony/): an answered call shorter than this is a Hangup.
 TELEPHONY_HANGUP_SECONDS = envint("TELEPHONY_HANGUP_SECONDS", 5, minimum=0)
 MAILGUN_WEBHOOK_SIGNING_KEY = envstr("MAILGUN_WEBHOOK_SIGNING_KEY", "")
+
+# --- Web security (issue #10, docs/security.md "Web security") ---------------
+# Passwords (staff and portal) are hashed with argon2; a PBKDF2 hash from
+# before is still read and is rehashed as argon2 at the next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# Request bodies above this are refused with 413 before they are parsed;
+# uploads have their own limits (config.security). Django reads no more
+# than this into memory either.
+REQUEST_MAX_BYTES = envint("REQUEST_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
+# Cookies: HttpOnly (the CSRF token reaches htmx through the page, never the
+# cookie), SameSite=Lax, and Secure unless COOKIE_SECURE=false for a
+# plain-HTTP install that is not on localhost (browsers keep Secure cookies
+# for http://localhost and http://127.0.0.1, so `./dev run` signs in).
+COOKIE_SECURE = envbool("COOKIE_SECURE", True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# Headers (Django's SecurityMiddleware and XFrameOptionsMiddleware): HSTS on
+# requests that came over TLS only, nosniff, a referrer policy, no framing.
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = envstr("SECURE_REFERRER_POLICY", "same-origin")
+X_FRAME_OPTIONS = "DENY"
+# Behind a TLS-terminating proxy: the header (and value) it sets on HTTPS
+# requests, e.g. SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto: https". Only
+# set it when the proxy always sets or strips that header.
+_proxy_ssl_header = envstr("SECURE_PROXY_SSL_HEADER", "")
+if _proxy_ssl_header:
+    _name, _, _value = _proxy_ssl_header.partition(":")
+    if not _name.strip() or not _value.strip():
+        raise ImproperlyConfigured('SECURE_PROXY_SSL_HEADER must look like "X-Forwarded-Proto: https"')
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _name.strip().upper().replace("-", "_"), _value.strip())
+# Content-Security-Policy (django-csp): scripts, styles, images, fonts and
+# requests from this origin only; no plugins, no framing, forms post here.
+# Inline styles are allowed (plotly injects its stylesheet and sizes charts
+# with style attributes); inline scripts are not: the pages' behaviour is in
+# web/static/web/app.js. CSP_REPORT_ONLY=true sends the same policy as
+# Content-Security-Policy-Report-Only (to try it on a live install first);
+# CSP_REPORT_URI adds a report-uri.
+_csp = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+if envstr("CSP_REPORT_URI", ""):
+    _csp["report-uri"] = [envstr("CSP_REPORT_URI", "")]
+if envbool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _csp}
+    CONTENT_SECURITY_POLICY = None
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp}
 
 LOGGING = {
     "version": 1,

@@ -31,3 +31,6 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("privacy.urls")),
 ]
+
+# A body Django would not read into memory (RequestDataTooBig): 413, not 400 (config.security).
+handler400 = "config.security.bad_request"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from config.errors import Invalid, NotFound
+from config.errors import Invalid, NotFound, TooLarge, error
 from config.pagination import Page
 from config.schemas import Cursor, Id, InputSchema, Limit, RecordId, Timestamp, responses
 from crm.models import Contact, Deal, Organization
@@ -56,7 +56,7 @@ RAW_BODY = {
 
 @router.post(
     "/emails/raw",
-    response=responses({200: IngestOut, 201: IngestOut, 413: IngestOut}),
+    response=responses({200: IngestOut, 201: IngestOut}),
     openapi_extra={"requestBody": RAW_BODY},
 )
 def upload_raw_email(request: HttpRequest):
@@ -67,7 +67,10 @@ def upload_raw_email(request: HttpRequest):
     content_type = (request.content_type or "").lower()
     if content_type not in RAW_TYPES:
         raise Invalid.field(("header", "Content-Type"), f"must be one of {', '.join(RAW_TYPES)}")
-    raw = request.body
+    # Read from the stream, not request.body: a message may be larger than
+    # what Django reads into memory for a form (REQUEST_MAX_BYTES); the body
+    # was already limited to MAX_RAW_EMAIL_BYTES (config.security).
+    raw = request.read()
     if not raw.strip():
         raise Invalid.field(("body",), "is empty: send the message's bytes")
     (outcome,) = ingest.do_ingest(request.auth, [ingest.Arrival(raw=raw)], source=Source.API)
@@ -80,7 +83,7 @@ def upload_raw_email(request: HttpRequest):
     }
     if outcome.status == "rejected":
         if outcome.reason == "too-large":
-            return Status(413, {**answer, "status": "skipped"})
+            raise TooLarge([error(("body",), f"the message is over MAX_RAW_EMAIL_BYTES ({settings.MAX_RAW_EMAIL_BYTES} bytes)", "too_large")])
         raise Invalid.field(("body",), f"not stored: {outcome.reason}")
     return Status(201 if outcome.status == "stored" else 200, answer)
 

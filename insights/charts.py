@@ -1,14 +1,13 @@
-"""Plotly figures of the three reports, as plain dicts (plotly.io renders
-them without its slow schema validation). Each figure says what it shows
+"""Plotly figures of the three reports, as plain dicts (web.charts puts
+them in the page as JSON, without plotly's slow schema validation). Each figure says what it shows
 in its title and hover text; the table under the chart carries the same
 figures for screen readers and for copying."""
 from __future__ import annotations
 
 from collections import defaultdict
 
-import plotly.io
-
 from insights.forms import KIND_LABELS
+from web.charts import plotly_html
 
 # One colour per kind, the same in every chart (colour-blind safe: Okabe-Ito).
 KIND_COLOURS = {"event": "#0072B2", "phone_call": "#E69F00", "email": "#009E73", "email_campaign": "#CC79A7", "sms": "#D55E00", "chat": "#56B4E9"}
@@ -151,12 +150,4 @@ def efficiency_figure(rows: list[dict]) -> dict:
 
 
 def to_html(figure: dict, div_id: str) -> str:
-    return plotly.io.to_html(
-        figure,
-        include_plotlyjs=False,
-        full_html=False,
-        validate=False,
-        div_id=div_id,
-        config={"displayModeBar": False, "responsive": True},
-        default_height="420px",
-    )
+    return plotly_html(figure, div_id, height="420px", config={"displayModeBar": False, "responsive": True})

@@ -13,17 +13,6 @@ from telephony.services import MAX_SMS_LENGTH
 from web.forms import ServiceForm
 
 
-# The composer's live counter (htmx's hx-on): sms_parts() in the browser,
-# written to the element #sms_count that the template renders first.
-SMS_COUNTER_JS = (
-    r"const t=this.value,"
-    r'''u=!/^[@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&'()*+,\-.\/0-9:;<=>?¡A-ZÄÖÑÜ§¿a-zäöñüà^{}\\\[~\]|€\f]*$/.test(t),'''
-    r"n=u?t.length:t.length+(t.match(/[\^{}\\\[~\]|€\f]/g)||[]).length,"
-    r"p=!t?0:n<=(u?70:160)?1:Math.ceil(n/(u?67:153));"
-    r"document.getElementById('sms_count').textContent=[...t].length+' / MAX characters · '+p+(p==1?' message':' messages')+(u?' (Unicode)':'')"
-).replace("MAX", str(MAX_SMS_LENGTH))
-
-
 class SmsForm(ServiceForm):
     """A text to the contact whose page it is (their first number). The
     recipient is the page's contact, never a posted value: ``contact`` only
@@ -33,8 +22,10 @@ class SmsForm(ServiceForm):
     field_map = {"contact_ids": "contact", "numbers": "contact"}
     contact = forms.CharField(required=False, widget=forms.HiddenInput)
     # No max_length here: the service's limit answers with its own message.
+    # data-sms-counter: web/static/web/app.js counts characters and parts
+    # (sms_parts in the browser) into #sms_count, which the template renders.
     text = forms.CharField(
-        label="Message", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4, "maxlength": MAX_SMS_LENGTH, "aria-describedby": "sms_count", "hx-on:input": SMS_COUNTER_JS}),
+        label="Message", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4, "maxlength": MAX_SMS_LENGTH, "aria-describedby": "sms_count", "data-sms-counter": "sms_count", "data-sms-max": MAX_SMS_LENGTH}),
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import plotly.io
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -17,6 +16,7 @@ from touchpoints import queries
 from touchpoints.forms import CallForm, NoteForm
 from touchpoints.rules import Kind
 from touchpoints.services import record_touchpoint
+from web.charts import plotly_html
 from web.components import activity_context
 from web.http import get_record_or_404, quick_action
 from web.templatetags.ui import EMOTICONS
@@ -61,15 +61,7 @@ def journey(request, record_type: str, record_id: int):
     points = queries.emotional_journey(record_type, record_id, viewer=request.user)
     chart = None
     if points:
-        chart = plotly.io.to_html(
-            _journey_figure(points),
-            include_plotlyjs=False,
-            full_html=False,
-            validate=False,  # a plain dict we built: skip plotly's (slow) schema validation
-            div_id=f"journey-{record_type}-{record_id}",
-            config={"displayModeBar": False, "responsive": True},
-            default_height="200px",
-        )
+        chart = plotly_html(_journey_figure(points), f"journey-{record_type}-{record_id}", height="200px", config={"displayModeBar": False, "responsive": True})
     return render(request, "touchpoints/_journey.html", {"chart": chart, "points": points})
 
 

@@ -179,7 +179,7 @@ def test_teammate_can_call_alices_contact(as_bob, bob, carol_phone, twilio_api):
 def test_sms_composer_sends_to_the_first_number_and_the_text_shows_in_activity(as_alice, alice, carol_phone, twilio_api):
     form = text(as_alice.get(contact_url(carol_phone, "sms"), **HTMX))
     assert f"To: <strong>Carol Ng</strong> <span class=\"muted\">{CAROL_PHONE}</span>" in form
-    assert "0 / 1600 characters · 0 messages" in form and 'hx-on:input="' in form
+    assert "0 / 1600 characters · 0 messages" in form and 'data-sms-counter="sms_count"' in form
     assert unlabelled(form) == []
     response = as_alice.post(contact_url(carol_phone, "sms"), {"text": "See you at 3pm"}, **HTMX)
     assert response.status_code == 200 and response["HX-Trigger"] == "touchpoints-changed"
