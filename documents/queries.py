@@ -21,7 +21,7 @@ from crm.models import Contact, Deal, Organization
 from crm.permissions import owner_condition, visible
 from documents.models import Document, DocumentShare
 from touchpoints.models import TouchpointLink
-from touchpoints.queries import link_page_tail
+from touchpoints.queries import link_page_tail, rollup_visible_sql
 from touchpoints.rules import Kind
 from touchpoints.services import visible_touchpoints
 
@@ -178,6 +178,12 @@ def record_documents(viewer: User, record_type: str, record_id: int, cursor: str
         f"WHERE l.{record_type}_id = %s AND l.{record_type}_id IS NOT NULL AND l.kind = %s",
     ]
     params: list = [record_id, Kind.DOCUMENT]
+    # A document shared on a record the viewer may not open does not show
+    # through a rollup (issue #10), as on the timeline.
+    seen, seen_params = rollup_visible_sql(viewer)
+    if seen:
+        sql.append(f"AND {seen}")
+        params += seen_params
     tail, tail_params = link_page_tail(cursor, limit)
     with connection.cursor() as db:
         db.execute(" ".join(sql + tail), params + tail_params)

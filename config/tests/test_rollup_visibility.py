@@ -169,3 +169,21 @@ def test_shared_organization_shows_its_own_touchpoints_not_its_hidden_contacts(a
     assert alice.post(f"organizations/{world['org']}/shares", {"user_id": charlie.user.id}).status_code == 201
     assert timeline_ids(charlie, "organization", world["org"]) == [direct]
     assert set(timeline_ids(alice, "organization", world["org"])) == {direct, with_carol, on_deal}
+
+
+def test_documents_widget_does_not_show_a_document_shared_with_a_hidden_contact(admin, bob, charlie, world):
+    """Charlie's contact at Grasspods (filed there by an admin) gets a
+    document: it rolls up to Grasspods' Documents widget for those who may
+    see the contact, not for Bob."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    west = admin.post("contacts", {"last_name": "West", "organization_id": world["org"], "owner_id": charlie.user.id}).json()["id"]
+    upload = SimpleUploadedFile("west-terms.pdf", b"%PDF-1.4 west", content_type="application/pdf")
+    document = charlie.client.post("/api/v1/documents", {"file": upload, "title": "West terms", "contact_ids": [west]})
+    assert document.status_code == 201, document.content
+    in_widget = lambda api: [i["document"]["id"] for i in api.get(f"organizations/{world['org']}/documents").json()["items"]]  # noqa: E731
+    assert in_widget(admin) == [document.json()["id"]]
+    assert in_widget(bob) == []
+    assert "West terms" not in text(browser(bob).get(record_path("organization", world["org"], "documents")))
+    assert charlie.post(f"contacts/{west}/shares", {"team_id": bob.user.team_id}).status_code == 201
+    assert in_widget(bob) == [document.json()["id"]]
