@@ -305,3 +305,26 @@ def test_gunicorn_chunked_bodies_under_the_limit_are_read(gunicorn):
     form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={secret}"}
     assert _post_chunked(gunicorn, "/logout/", [b"csrfmiddleware", f"token={secret}".encode()], form)[0] == 302
     assert _post_chunked(gunicorn, "/logout/", [b"nothing=here"], form)[0] == 403
+
+
+# --- in a real browser: the policy blocks nothing the pages need ------------------------
+
+
+@pytest.mark.slow
+def test_the_admin_works_under_the_policy(page, alice):
+    """The ``page`` fixture fails the test on any CSP violation the browser
+    reports (web/tests/browser.py)."""
+    from web.tests.browser import sign_in
+
+    alice.post("organizations", {"name": "Grasspods"})
+    alice.user.is_staff = alice.user.is_superuser = True
+    alice.user.save(update_fields=["is_staff", "is_superuser"])
+    sign_in(page, alice.user)
+    page.goto("/admin/")
+    page.get_by_role("link", name="Organizations").first.click()
+    page.get_by_role("link", name="Grasspods").click()
+    page.wait_for_load_state("load")
+    assert "Grasspods" in page.content()
+    page.goto("/admin/accounts/user/")
+    page.get_by_role("link", name="alice").first.click()
+    page.wait_for_load_state("load")

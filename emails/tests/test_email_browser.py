@@ -38,7 +38,7 @@ def test_compose_and_send_from_a_contact_page_then_see_it_and_its_open_in_activi
     # A template fills subject and message; Bcc a colleague; send.
     form = page.locator("#compose-form")
     form.get_by_label("Template").select_option(label="Follow-up")
-    page.wait_for_function("document.querySelector('#compose_subject').value === 'Following up, {{ first_name }}'")
+    page.wait_for_function("() => document.querySelector('#compose_subject').value === 'Following up, {{ first_name }}'")
     wait_for_htmx(page)
     assert "As promised: the price list." in form.get_by_label("Message").input_value()
     form.get_by_label("Bcc").fill("boss@ourco.example")
@@ -51,7 +51,7 @@ def test_compose_and_send_from_a_contact_page_then_see_it_and_its_open_in_activi
     sent = page.locator("#activity li.tp[data-kind=email]", has_text="Following up, Carol")
     sent.wait_for()
     assert "Sent" in sent.inner_text()
-    page.wait_for_function("document.querySelector('[data-testid=last-contacted-via]').textContent.trim() === 'Email'")
+    page.wait_for_function("() => document.querySelector('[data-testid=last-contacted-via]').textContent.trim() === 'Email'")
     assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == ["boss@ourco.example", CAROL]
     (copy,) = smtp_server.to(CAROL)
     assert copy.message["Subject"] == "Following up, Carol" and "Hi Carol," in copy.html()
@@ -88,7 +88,7 @@ def test_campaign_from_ticked_contacts_with_one_found_by_search(page, alice, wor
     page.get_by_role("button", name="Send campaign").click()
     page.wait_for_url("**/campaigns/*/?skipped=*")
     assert page.get_by_test_id("campaign-queued").inner_text() == "2"
-    page.wait_for_function("document.querySelector('[data-testid=campaign-sent]').textContent === '2'")
+    page.wait_for_function("() => document.querySelector('[data-testid=campaign-sent]').textContent === '2'")
     assert "Dave Ito" in page.locator("section", has=page.locator("#skipped-h")).inner_text()
     subjects = sorted(m.message["Subject"] for m in smtp_server.messages)
     assert subjects == ["Spring offer for Carol", "Spring offer for Erin"]

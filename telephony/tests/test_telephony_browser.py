@@ -55,7 +55,7 @@ def test_send_an_sms_from_a_contact_page_and_see_it_in_activity(page, alice, car
     sent = page.locator("#activity li.tp[data-kind=sms]", has_text="See you at 3pm, Carol")
     sent.wait_for()
     assert "Dispatched" in sent.inner_text()
-    page.wait_for_function("document.querySelector('[data-testid=last-contacted-via]').textContent.trim() === 'SMS'")
+    page.wait_for_function("() => document.querySelector('[data-testid=last-contacted-via]').textContent.trim() === 'SMS'")
     (request,) = twilio_api.requests
     assert (request.form["To"], request.form["From"], request.form["Body"]) == (CAROL_PHONE, OUR_NUMBER, "See you at 3pm, Carol")
     assert Sms.objects.get().status == "dispatched"

@@ -43,9 +43,13 @@ def page(browser, live_server):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # What the Content-Security-Policy blocked (an inline script, eval, a
+    # foreign source): the browser reports it on the console, and it fails
+    # the test like a JavaScript error (docs/security.md, "Web security").
+    page.on("console", lambda message: message.type == "error" and "Content Security Policy" in message.text and errors.append(message.text))
     yield page
     context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
 
 
 def sign_in(page, user, password: str = PASSWORD) -> None:
@@ -63,5 +67,9 @@ def wait_for_htmx(page) -> None:
     """Until htmx has finished its requests, swaps and settling. New content
     gets its htmx behaviour when it settles (~20 ms after the swap), so a
     test that acts on swapped-in controls at machine speed waits for this;
-    a person never outruns it."""
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+    a person never outruns it.
+
+    A predicate is a function (``"() => ..."``), never a bare expression:
+    Playwright polls a bare expression with eval, which the page's
+    Content-Security-Policy refuses."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")

@@ -44,18 +44,18 @@ def test_toggle_email_filter_scroll_and_mark_event_held(page, alice, deal_with_h
 
     # Toggle Email off: emails disappear, and the choice is remembered.
     page.get_by_label("Email", exact=True).uncheck()
-    page.wait_for_function("document.querySelectorAll('#activity li.tp[data-kind=email]').length === 0")
+    page.wait_for_function("() => document.querySelectorAll('#activity li.tp[data-kind=email]').length === 0")
     assert page.locator("#activity li.tp[data-kind=sms]").count() == 20
     page.reload()
     assert page.locator("#activity li.tp[data-kind=email]").count() == 0
     assert not page.get_by_label("Email", exact=True).is_checked()
     page.get_by_label("Email", exact=True).check()
-    page.wait_for_function("document.querySelectorAll('#activity li.tp[data-kind=email]').length > 0")
+    page.wait_for_function("() => document.querySelectorAll('#activity li.tp[data-kind=email]').length > 0")
 
     # Infinite scroll: reaching the end of the list loads the next page.
     assert timeline.count() == 25
     page.locator("#activity .load-more").scroll_into_view_if_needed()
-    page.wait_for_function("document.querySelectorAll('#activity li.tp').length === 40")
+    page.wait_for_function("() => document.querySelectorAll('#activity li.tp').length === 40")
     ids = page.locator("#activity li.tp").evaluate_all("items => items.map(i => i.dataset.id)")
     assert len(set(ids)) == 40
 
@@ -69,7 +69,7 @@ def test_toggle_email_filter_scroll_and_mark_event_held(page, alice, deal_with_h
 
     # Last Contacted follows without a reload; the timeline shows the meeting with its emoticon.
     expected = world["event_start"].astimezone(UTC).strftime("%Y-%m-%d %H:%M")  # alice's zone is UTC
-    page.wait_for_function("document.querySelector('[data-testid=last-contacted-via]').textContent.trim() === 'Meeting'")
+    page.wait_for_function("() => document.querySelector('[data-testid=last-contacted-via]').textContent.trim() === 'Meeting'")
     assert page.get_by_test_id("last-contacted-on").inner_text().strip() == expected
     held = page.locator("#activity li.tp[data-kind=event]").first
     held.wait_for()
@@ -107,7 +107,7 @@ def test_quick_action_errors_show_under_the_field_and_store_nothing(page, alice,
     form = page.locator("#call-form")
     form.get_by_label("When").fill("2024-03-05T09:30")
     form.get_by_role("button", name="Log call").click()
-    page.wait_for_function("document.querySelector('[data-testid=last-contacted-via]').textContent.trim() === 'Phone Call'")
+    page.wait_for_function("() => document.querySelector('[data-testid=last-contacted-via]').textContent.trim() === 'Phone Call'")
     assert page.get_by_test_id("last-contacted-on").inner_text().strip() == "2024-03-05 09:30"
     assert page.locator("#call-form").get_by_role("status").inner_text() == "Call logged."
 
@@ -129,7 +129,7 @@ def test_dashboard_outcome_error_shows_and_a_corrected_submit_goes_through(page,
     item.get_by_label("Held", exact=True).check()
     item.get_by_role("button", name="Save outcome").click()
     page.locator("#completed-h").wait_for()
-    page.wait_for_function(f"!document.querySelector('[data-testid=dash-event-{world['event']}]')")
+    page.wait_for_function(f"() => !document.querySelector('[data-testid=dash-event-{world['event']}]')")
     assert "Pricing review" in page.locator("section", has=page.locator("#completed-h")).inner_text()
 
 
@@ -138,7 +138,7 @@ def test_kind_filter_works_from_the_keyboard(page, alice, deal_with_history):
     page.goto(f"/deals/{deal_with_history['deal']}/")
     page.get_by_label("Email", exact=True).focus()
     page.keyboard.press("Space")
-    page.wait_for_function("document.querySelectorAll('#activity li.tp[data-kind=email]').length === 0")
+    page.wait_for_function("() => document.querySelectorAll('#activity li.tp[data-kind=email]').length === 0")
     wait_for_htmx(page)
     # The toggles are in the tab order: Event -> Phone call -> Email.
     page.get_by_label("Event", exact=True).focus()
@@ -146,7 +146,7 @@ def test_kind_filter_works_from_the_keyboard(page, alice, deal_with_history):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.value") == "email"
     page.keyboard.press("Space")
-    page.wait_for_function("document.querySelectorAll('#activity li.tp[data-kind=email]').length > 0")
+    page.wait_for_function("() => document.querySelectorAll('#activity li.tp[data-kind=email]').length > 0")
 
 
 @pytest.mark.parametrize("path", ["/", "/deals/", "/deals/{deal}/", "/contacts/{carol}/"])
