@@ -15,6 +15,10 @@ def validate_time_zone(value: str) -> None:
 
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
+    # CIDR ranges the team's members may sign in and use the API from
+    # (accounts.network); empty = anywhere. A member's own list, when set,
+    # replaces this one.
+    allowed_ips = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -32,6 +36,9 @@ class User(AbstractUser):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     # E.164; the phone click-to-call rings first (telephony.services.do_start_call).
     phone = models.CharField(max_length=20, blank=True)
+    # CIDR ranges this user may sign in and use the API from; empty = their
+    # team's ranges (accounts.network.effective_ranges).
+    allowed_ips = models.JSONField(default=list, blank=True)
 
     @property
     def sees_everything(self) -> bool:
@@ -52,19 +59,37 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class TokenScope(models.TextChoices):
+    READ = "read", "Read only"
+    WRITE = "write", "Read and write"
+
+
 class ApiToken(models.Model):
+    """A Bearer token. Only its SHA-256 is stored; ``hint`` (the first
+    characters, "tp_" and 7 random ones) tells tokens apart in lists.
+    Revoking sets ``revoked_at`` instead of deleting the row, so the list
+    still shows what existed and when it stopped working."""
+
     PREFIX = "tp_"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, default="default")
     key_hash = models.CharField(max_length=64, unique=True)
     hint = models.CharField(max_length=12, help_text="First characters, to tell tokens apart")
+    # Tokens from before scopes existed could write: they stay "write".
+    scope = models.CharField(max_length=5, choices=TokenScope.choices, default=TokenScope.WRITE)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires")
+    revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     @classmethod
     def new_raw_token(cls) -> str:
         return cls.PREFIX + secrets.token_urlsafe(32)
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
 
     def __str__(self) -> str:
         return f"{self.user} {self.name} ({self.hint}…)"
@@ -80,3 +105,27 @@ class Preference(models.Model):
     # hidden, not the ones shown, so a kind added later shows by default.
     hidden_kinds = models.JSONField(default=list, blank=True)
     idle_deal_days = models.PositiveSmallIntegerField(null=True, blank=True)
+
+
+class AttemptKind(models.TextChoices):
+    SIGN_IN = "sign_in", "Failed staff sign-in"
+    TOKEN = "token", "API token created"
+
+
+class Attempt(models.Model):
+    """One event counted by a rate limit over a sliding window
+    (accounts.ratelimit): a failed staff sign-in (by username and client IP)
+    or a token creation (by user). The portal's SignInAttempt pattern: rows in
+    the database, so every web process counts the same attempts; old rows are
+    swept by accounts.tasks."""
+
+    kind = models.CharField(max_length=10, choices=AttemptKind.choices)
+    subject = models.CharField(max_length=150)  # a username, or a user id
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "subject", "at"], name="attempt_subject_idx"),
+            models.Index(fields=["kind", "ip", "at"], name="attempt_ip_idx"),
+        ]

@@ -1,8 +1,17 @@
 """Writes for users and tokens (check_* validates, do_* mutates)."""
-from django.db import transaction
+from __future__ import annotations
 
-from accounts.models import ApiToken, Preference, Role, Team, User, hash_token, validate_time_zone
-from config.errors import Invalid
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import network, ratelimit
+from accounts.models import ApiToken, AttemptKind, Preference, Role, Team, TokenScope, User, hash_token, validate_time_zone
+from config.errors import Forbidden, Invalid, NotFound
+
+# The longest a token may be asked to live (expires_in_days / expires_at).
+MAX_TOKEN_DAYS = 3650
 
 
 def check_role(role: str) -> str:
@@ -45,11 +54,140 @@ def do_create_user(
     return user
 
 
-def do_issue_token(user: User, name: str = "default") -> str:
-    """Create a token and return the raw value: the only time it is shown."""
+def is_admin(user: User) -> bool:
+    return user.role == Role.ADMIN or user.is_superuser
+
+
+def _store_token(user: User, name: str, scope: str, expires_at: datetime | None) -> tuple[ApiToken, str]:
     raw = ApiToken.new_raw_token()
-    ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), hint=raw[:10])
-    return raw
+    token = ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), hint=raw[:10], scope=scope, expires_at=expires_at)
+    return token, raw
+
+
+def do_issue_token(user: User, name: str = "default", *, scope: str = TokenScope.WRITE, expires_at: datetime | None = None) -> str:
+    """Create a token and return the raw value: the only time it is shown.
+    The operator's path (createuser --token, the token command): no rate
+    limit, no minting rules."""
+    if scope not in TokenScope.values:
+        raise ValueError(f"scope must be one of {', '.join(TokenScope.values)}")
+    return _store_token(user, name, scope, expires_at)[1]
+
+
+def check_new_token(
+    via: ApiToken | None, scope: str, expires_in_days: int | None, expires_at: datetime | None
+) -> datetime | None:
+    """The new token's expiry, after the minting rules.
+
+    A session (a person at the web UI) may create any token. A token may
+    create tokens only when it can write (read-only tokens get 403 on every
+    write, this one included: config.auth) and never a wider one: not
+    read-write from read-only, and not outliving itself (a token that
+    expires hands its expiry down when none is asked for). So a leaked
+    token cannot be turned into a longer-lived one."""
+    if expires_in_days is not None and expires_at is not None:
+        raise Invalid.field(("expires_at",), "give expires_in_days or expires_at, not both")
+    now = timezone.now()
+    if expires_in_days is not None:
+        expires_at = now + timedelta(days=expires_in_days)
+    elif expires_at is not None:
+        if expires_at <= now:
+            raise Invalid.field(("expires_at",), "must be in the future")
+        if expires_at > now + timedelta(days=MAX_TOKEN_DAYS):
+            raise Invalid.field(("expires_at",), f"must be within {MAX_TOKEN_DAYS} days")
+    if via is None:
+        return expires_at
+    if via.scope != TokenScope.WRITE:
+        raise Forbidden("a read-only token cannot create tokens")
+    if scope == TokenScope.WRITE and via.scope != TokenScope.WRITE:
+        raise Forbidden("a token cannot create a token with a wider scope than its own")
+    if via.expires_at is not None:
+        if expires_at is None:
+            return via.expires_at
+        if expires_at > via.expires_at:
+            field = "expires_in_days" if expires_in_days is not None else "expires_at"
+            raise Invalid.field((field,), f"must not be later than the expiry of the token creating it ({via.expires_at.isoformat()})")
+    return expires_at
+
+
+def do_create_token(
+    actor: User,
+    *,
+    name: str,
+    scope: str,
+    expires_in_days: int | None = None,
+    expires_at: datetime | None = None,
+    via: ApiToken | None = None,
+    ip: str | None = None,
+) -> tuple[ApiToken, str]:
+    """POST /tokens (and the web page): a token of the caller's own, the raw
+    value returned this once. Rate-limited per user: the creation is counted
+    before the limit is checked, so parallel requests count each other, and
+    forgotten when refused, so being refused does not extend the wait."""
+    final_expiry = check_new_token(via, scope, expires_in_days, expires_at)
+    attempt = ratelimit.record(AttemptKind.TOKEN, str(actor.id), ip)
+    try:
+        ratelimit.check_token_creation(actor.id, over=1)
+    except ratelimit.RateLimited:
+        attempt.delete()
+        raise
+    return _store_token(actor, name.strip() or "default", scope, final_expiry)
+
+
+def do_revoke_token(actor: User | None, token_id: int) -> ApiToken:
+    """Revoke one's own token (an admin, or the operator at the command line
+    with ``actor`` None: anyone's). Someone else's token answers 404, as if
+    it did not exist. Revoking twice keeps the first time."""
+    tokens = ApiToken.objects.all() if actor is None or is_admin(actor) else ApiToken.objects.filter(user=actor)
+    token = tokens.filter(id=token_id).first()
+    if token is None:
+        raise NotFound(f"token {token_id} not found")
+    ApiToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    return token
+
+
+# --- IP-based restriction ----------------------------------------------------------------------
+
+
+def check_admin(actor: User) -> None:
+    if not is_admin(actor):
+        raise Forbidden("only an admin may see or change IP restrictions")
+
+
+def check_not_locking_out(actor: User, ip: str | None, *, user: User | None = None, team: Team | None = None, ranges: list[str]) -> None:
+    """An admin may not set ranges that would refuse their own current
+    request: they would lose the web UI and the API at once. (Recovery if it
+    happens anyway, e.g. after a move to another network: the
+    ``allowed_ips`` command, run on the server, clears a user's ranges.)"""
+    me = User.objects.select_related("team").get(id=actor.id)
+    if user is not None and user.id == me.id:
+        me.allowed_ips = ranges
+    if team is not None and me.team_id == team.id:
+        me.team.allowed_ips = ranges
+    if not network.ip_allowed(me, ip):
+        raise Invalid.field(("allowed_ips",), f"would lock you out: your address {ip or '(unknown)'} is not in these ranges")
+
+
+def do_set_user_allowed_ips(actor: User | None, user: User, values: list[str], *, ip: str | None = None) -> list[str]:
+    """Set a user's own ranges ([] = their team's, or anywhere). ``actor``
+    None is the operator at the command line: no admin or lock-out check."""
+    ranges = network.check_ranges(values)
+    if actor is not None:
+        check_admin(actor)
+        check_not_locking_out(actor, ip, user=user, ranges=ranges)
+    User.objects.filter(id=user.id).update(allowed_ips=ranges)
+    user.allowed_ips = ranges
+    return ranges
+
+
+def do_set_team_allowed_ips(actor: User | None, team: Team, values: list[str], *, ip: str | None = None) -> list[str]:
+    ranges = network.check_ranges(values)
+    if actor is not None:
+        check_admin(actor)
+        check_not_locking_out(actor, ip, team=team, ranges=ranges)
+    Team.objects.filter(id=team.id).update(allowed_ips=ranges)
+    team.allowed_ips = ranges
+    return ranges
 
 
 def do_set_hidden_kinds(user: User, hidden_kinds: list[str]) -> Preference:

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in session used from outside the user's allowed ranges: 403 (accounts.network).
+    "accounts.middleware.IpRestrictionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "web.http.HtmxSessionMiddleware",
@@ -146,6 +148,8 @@ if DATABASE_REPLICA_URL:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Django's backend, loading the user's team with the user (accounts.backends).
+AUTHENTICATION_BACKENDS = ["accounts.backends.UserBackend"]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -274,6 +278,25 @@ SENDGRID_WEBHOOK_PUBLIC_KEY = envstr("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
 # Telephony (telephony/): an answered call shorter than this is a Hangup.
 TELEPHONY_HANGUP_SECONDS = envint("TELEPHONY_HANGUP_SECONDS", 5, minimum=0)
 MAILGUN_WEBHOOK_SIGNING_KEY = envstr("MAILGUN_WEBHOOK_SIGNING_KEY", "")
+
+# --- API tokens, IP restriction and rate limits (issue #10, docs/security.md) ---
+# Staff sign-in (/login/): at most this many failures per username (and 4x per
+# client IP) in the window, then 429 even for the right password until it passes.
+STAFF_SIGN_IN_FAILURES = envint("STAFF_SIGN_IN_FAILURES", 5, minimum=1)
+STAFF_SIGN_IN_WINDOW_MINUTES = envint("STAFF_SIGN_IN_WINDOW_MINUTES", 15, minimum=1)
+# POST /api/v1/tokens: at most this many tokens created per user in the window (429 + Retry-After).
+TOKEN_CREATIONS_PER_WINDOW = envint("TOKEN_CREATIONS_PER_WINDOW", 20, minimum=1)
+TOKEN_CREATION_WINDOW_MINUTES = envint("TOKEN_CREATION_WINDOW_MINUTES", 60, minimum=1)
+# Reverse proxies (comma-separated addresses or CIDR ranges) whose
+# X-Forwarded-For is believed: the client is the right-most address not in
+# this list. Empty: REMOTE_ADDR is the client (the IP restriction and the
+# per-IP limits see the proxy's address if one is in front and not listed).
+TRUSTED_PROXIES = [p.strip() for p in envstr("TRUSTED_PROXIES", "").split(",") if p.strip()]
+for _proxy in TRUSTED_PROXIES:
+    try:
+        __import__("ipaddress").ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or CIDR range") from None
 
 # --- Web security (issue #10, docs/security.md "Web security") ---------------
 # Passwords (staff and portal) are hashed with argon2; a PBKDF2 hash from

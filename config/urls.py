@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
+from accounts.views import SignInView, admin_sign_in
 from config.api import api
 from config.health import healthz
 from web.converters import RecordTypeConverter
@@ -11,8 +12,10 @@ register_converter(RecordTypeConverter, "rt")
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    # Before the admin's own: its sign-in goes through /login/ (rate limit, IP restriction).
+    path("admin/login/", admin_sign_in),
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(template_name="login.html", redirect_authenticated_user=True), name="login"),
+    path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("activities.urls")),
     path("", include("crm.urls")),

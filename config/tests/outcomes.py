@@ -21,7 +21,7 @@ PRIVATE = each(200, 404, 404, 404, 200)
 ADMIN_ONLY = each(403, 403, 403, 403, 200)  # a user's own (mailboxes): admins may help, nobody else
 
 # Apps whose permission rows live beside their code (<app>/tests/permission_rows.py).
-ROW_APPS = ("lists", "workflows", "alerts", "insights", "imports", "audit", "privacy")
+ROW_APPS = ("lists", "workflows", "alerts", "insights", "imports", "accounts", "audit", "privacy")
 
 
 class Multipart(dict):
