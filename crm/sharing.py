@@ -108,3 +108,11 @@ def share_out(share: Share) -> dict:
         "team_id": share.team_id,
         "name": share.user.username if share.user_id else share.team.name,
     }
+
+
+def share_target_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The record page's "Share with" picker: teams, then active users, as
+    ("team:ID" | "user:ID", name) in two groups. Two queries."""
+    teams = [(f"team:{team_id}", name) for team_id, name in Team.objects.order_by("name").values_list("id", "name")]
+    users = [(f"user:{user_id}", name) for user_id, name in User.objects.filter(is_active=True).order_by("username").values_list("id", "username")]
+    return [("Teams", teams), ("Users", users)]

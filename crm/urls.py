@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import views
+from crm import share_views, views
 
 urlpatterns = [
     path("search", views.search, name="search"),
@@ -16,4 +16,6 @@ urlpatterns = [
     path("deals/<int:record_id>/contacts", views.deal_contact_add, name="deal-contact-add"),
     path("deals/<int:record_id>/contacts/<int:contact_id>/remove", views.deal_contact_remove, name="deal-contact-remove"),
     path("contacts/options", views.contact_options, name="contact-options"),
+    path("<rt:record_type>/<int:record_id>/shares", share_views.record_shares, name="record-shares"),
+    path("<rt:record_type>/<int:record_id>/shares/<int:share_id>/remove", share_views.record_share_remove, name="record-share-remove"),
 ]
