@@ -152,8 +152,7 @@ def _header_text(msg: Message, name: str) -> str:
         value = msg.get(name)
         return "" if value is None else clean(" ".join(str(value).split()))
     except Exception:
-        raw = msg.get_all(name, failobj=[None])[0] if hasattr(msg, "get_all") else None
-        return _decode_raw(raw)
+        return _decode_raw(_first(_unparsed_values(msg, name)))
 
 
 def _decode_raw(raw) -> str:
@@ -165,11 +164,23 @@ def _decode_raw(raw) -> str:
         return clean(" ".join(str(raw).split()))
 
 
+def _unparsed_values(msg: Message, name: str) -> list[str]:
+    """The header's values as they came, without the policy's structured
+    parse: ``get``/``get_all`` run it, and it raises on some malformed
+    headers (``From: Carol <\\rcarol@...>``: IndexError in the stdlib)."""
+    lowered = name.lower()
+    return [value for key, value in msg.raw_items() if key.lower() == lowered]
+
+
 def _raw_values(msg: Message, name: str) -> list[str]:
     # Header objects from policy.default parse lazily; str() of the raw
     # value is safe and getaddresses does its own (lenient) parsing.
     out = []
-    for value in msg.get_all(name, []) or []:
+    try:
+        values = msg.get_all(name, []) or []
+    except Exception:
+        values = _unparsed_values(msg, name)
+    for value in values:
         try:
             out.append(str(value))
         except Exception:
@@ -181,12 +192,15 @@ def _addresses(msg: Message, name: str) -> list[Address]:
     out: list[Address] = []
     seen = set()
     try:
-        pairs = getaddresses(_raw_values(msg, name))
+        # The header as written, not its str() after the policy's parse: that
+        # joins adjacent encoded words with a space (a long non-ASCII name,
+        # split over two, gained one); _decode_raw decodes them per RFC 2047.
+        pairs = getaddresses(_unparsed_values(msg, name))
     except Exception:
         return out
     for display, addr in pairs:
         addr = clean(addr).strip().strip("<>").lower()
-        if "@" not in addr or " " in addr or len(addr) > 254 or addr in seen:
+        if "@" not in addr or any(c.isspace() for c in addr) or len(addr) > 254 or addr in seen:
             continue
         seen.add(addr)
         out.append(Address(addr, _decode_raw(display)[:200]))
