@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import random
 import shutil
 import socket
@@ -53,8 +54,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="replay a run: the data and the kill plan (default: random, printed)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
     parser.add_argument("--batch", type=int, default=1000, help="touchpoints per request (default 1,000, the API's maximum)")
-    parser.add_argument("--server-kills", type=int, default=4)
-    parser.add_argument("--worker-kills", type=int, default=4)
+    parser.add_argument("--server-kills", type=int, default=3, help="kill -9s of the server (default 3; a third of them with the worker)")
+    parser.add_argument("--worker-kills", type=int, default=3, help="kill -9s of the worker (default 3)")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes (default 2, as `touchpoints serve`)")
     parser.add_argument("--job-deals", type=int, default=1000, help="deals whose one touchpoint fires the workflow (default 1,000)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (and the PostgreSQL database)")
 
@@ -140,7 +142,8 @@ def _run(args, db: str, seed: int, env: dict[str, str], tmp: Path, started: floa
     console.print(f"ready in {time.monotonic() - started:.1f} s: {len(world.contact_org)} contacts, {len(world.deal_org)} job deals, {total_batches} batches for {args.clients} clients")
 
     port = free_port()
-    server = procs.server(env, port, tmp)
+    procs.become_subreaper()
+    server = procs.server(env, port, tmp, args.web_workers)
     worker = procs.worker(env, tmp)
     ledger = load.Ledger()
     try:
@@ -199,6 +202,12 @@ def _run(args, db: str, seed: int, env: dict[str, str], tmp: Path, started: floa
         console.print(f"  {'[green]ok[/]  ' if not found else '[bold red]FAIL[/]'} {label}")
         problems += found
     elapsed = time.monotonic() - started
+    procs.reap_orphans()
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+    console.print(
+        f"CPU: {cpu:.0f} s in this run, the server and the worker ({'; PostgreSQL itself not counted' if db == 'postgres' else 'all of it'}); "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     if problems:
         console.print(f"[bold red]fault test on {db} FAILED[/] (seed {seed}, {elapsed:.0f} s):")
         for problem in problems:
