@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from activities.models import OPEN_TASK_STATUSES, Event, EventStatus, Task, TaskStatus
 from activities.permissions import visible_events, visible_tasks
+from config.errors import NotFound
 from config.pagination import Page, keyset_page
 from crm.models import CLOSED_STAGES, QUIET_SINCE, Contact, Deal, DealContact, Organization
 from crm.permissions import visible
@@ -43,6 +44,15 @@ def list_tasks(user: User, f: ActivityFilters, cursor: str | None, limit: int) -
         if getattr(f, name):
             qs = qs.filter(**{name: getattr(f, name)})
     return keyset_page(qs, LIST_ORDER, cursor, limit)
+
+
+def get_visible_event(user: User, event_id: int) -> Event:
+    """The event if the user may see it; otherwise a 404 (NotFound), the
+    same as for one that never existed."""
+    event = visible_events(user).filter(id=event_id).first()
+    if event is None:
+        raise NotFound(f"event {event_id} not found")
+    return event
 
 
 def event_out(event: Event) -> dict:

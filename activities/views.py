@@ -43,6 +43,7 @@ def event_outcome(request, event_id: int):
     """Mark an event Held / Not Held (with an emoticon when held): it
     becomes a touchpoint and, when held, moves Last Contacted. Answers with
     nothing but the change event: Up Next, Activity and the summary reload."""
+    queries.get_visible_event(request.user, event_id)  # an outsider gets 404 whatever they posted
     form = OutcomeForm(request.POST, auto_id=f"outcome_{event_id}_%s")
     if form.is_valid() and form.run(services.do_update_event, request.user, event_id, form.data_for_service()) is not None:
         if not request.htmx:

@@ -290,9 +290,10 @@ def contact_names(viewer: User, contact_ids) -> dict[int, str]:
 
 
 def get_campaign(viewer: User, campaign_id: int) -> Campaign:
-    """A campaign, to its owner, a manager or an admin (as the API's GET)."""
-    campaign = Campaign.objects.filter(id=campaign_id).first()
-    if campaign is None or not (viewer.sees_everything or campaign.owner_id == viewer.id):
+    """A campaign, to its owner's team, a manager or an admin (as the API's
+    GET: visible_campaigns)."""
+    campaign = visible_campaigns(viewer).filter(id=campaign_id).first()
+    if campaign is None:
         raise NotFound(f"campaign {campaign_id} not found")
     return campaign
 
