@@ -65,12 +65,13 @@ class Chaos(threading.Thread):
 def make_plan(rng: random.Random, server_kills: int, worker_kills: int) -> list[Kill]:
     """``server_kills`` kills of the server and ``worker_kills`` of the
     worker, about a third of them together, at random points between 5 %
-    and 90 % of the ingest."""
+    and 80 % of the ingest (the last fifth is long enough for the last
+    kill's delay, however fast the machine: a run must get all its kills)."""
     targets: list[tuple[str, ...]] = []
     both = min(server_kills, worker_kills) // 3
     targets += [("server", "worker")] * both
     targets += [("server",)] * (server_kills - both)
     targets += [("worker",)] * (worker_kills - both)
-    fractions = sorted(rng.uniform(0.05, 0.9) for _ in targets)
+    fractions = sorted(rng.uniform(0.05, 0.8) for _ in targets)
     rng.shuffle(targets)
-    return [Kill(f, rng.uniform(0, 0.4), t, rng.uniform(0, 0.3)) for f, t in zip(fractions, targets)]
+    return [Kill(f, rng.uniform(0, 0.3), t, rng.uniform(0, 0.3)) for f, t in zip(fractions, targets)]
