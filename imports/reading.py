@@ -3,7 +3,7 @@
 The file is never loaded whole: its lines stream from disk into the csv
 module (which joins the lines of a quoted cell), and the bytes of the lines
 it has taken are the job's progress (the row count of a file is unknown
-until its end). Text is UTF-8, with or without the byte-order mark Excel writes;
+until its end). Text is UTF-8 (NUL characters dropped), with or without the byte-order mark Excel writes;
 the delimiter (comma, semicolon, tab or pipe) is sniffed from the start.
 """
 from __future__ import annotations
@@ -74,7 +74,10 @@ class CsvRows:
         first = True
         for raw in self.file:
             self.bytes_read += len(raw)
-            line = raw.decode("utf-8")
+            # NUL characters are dropped: PostgreSQL stores them in no text
+            # column (the row, and with it the job, would fail), and no cell
+            # means anything by one (a binary paste, a UTF-16 fragment).
+            line = raw.decode("utf-8").replace("\x00", "")
             if first:
                 line, first = line.removeprefix("\ufeff"), False  # Excel's byte-order mark
             yield line

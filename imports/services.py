@@ -125,7 +125,7 @@ def parse_row(job: ImportJob, line: int, cells: dict[str, str], options: dict) -
     fields = columns.field_names(job.record_type)
     row = Row(line=line, values={})
     for header, name in job.mapping.items():
-        raw = (cells.get(header) or "").strip()
+        raw = values.unguard((cells.get(header) or "").strip())
         if not raw:
             continue
         f = fields[name]

@@ -17,13 +17,15 @@ that goes into the error report.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from automation.conditions import MAX_DATE, MIN_DATE
 from crm.models import DealStage
 from crm.services import normalize_email, normalize_phone
 from config.errors import Invalid
+from lists.rows import FORMULA_START
 from touchpoints.rules import STATUSES, Direction, Kind
 
 # Kinds a file may hold. Documents, cases and portal visits are written by
@@ -59,6 +61,23 @@ STAGE_WORDS: dict[str, str] = {
 _WORDS = re.compile(r"[^0-9a-z]+")
 _NUMERIC_DATE = re.compile(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})$")
 _AMOUNT_JUNK = re.compile(r"[\s,'$€£¥]|[A-Z]{3}")
+
+
+def unguard(value: str) -> str:
+    """A cell as it was before an export guarded it: our CSV export (and
+    other tools) put an apostrophe before text a spreadsheet would run as a
+    formula (``'=1+1``, ``'+1 202 555 0143``, ``'-CTO``); read back, the
+    apostrophe is not part of the value."""
+    return value[1:] if value[:1] == "'" and value[1:2] and value[1:2] in FORMULA_START else value
+
+
+def _check_day(day: date, value: str) -> date:
+    # The days a list or workflow condition can name (automation.conditions);
+    # year 1 or 9999 in a spreadsheet is a typo, and outside them a moment
+    # may not exist in UTC (9999-12-31 23:59 -01:00 is in year 10000).
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise ValueError(f"{value!r} is not a date from {MIN_DATE} to {MAX_DATE}")
+    return day
 
 
 def words(value: str) -> str:
@@ -108,9 +127,10 @@ def reference(value: str, options: dict) -> tuple[str | None, str]:
 
 def parse_date(value: str, options: dict) -> date:
     try:
-        return date.fromisoformat(value[:10]) if len(value) >= 10 and value[4] == "-" else _numeric_date(value, options)
+        day = date.fromisoformat(value[:10]) if len(value) >= 10 and value[4] == "-" else _numeric_date(value, options)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a date (YYYY-MM-DD{', DD-MM-YYYY' if options.get('day_first') else ', MM-DD-YYYY'})") from exc
+    return _check_day(day, value)
 
 
 def _numeric_date(value: str, options: dict) -> date:
@@ -145,6 +165,11 @@ def parse_datetime(value: str, options: dict) -> datetime:
             raise ValueError(f"{value!r} is not a date and time (ISO 8601, e.g. 2026-12-07 14:30 or 2026-12-07T14:30:00+01:00)") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
+    _check_day(parsed.date(), value)
+    try:
+        _check_day(parsed.astimezone(UTC).date(), value)
+    except OverflowError:
+        raise ValueError(f"{value!r} is not a date from {MIN_DATE} to {MAX_DATE}") from None
     return parsed
 
 
