@@ -98,7 +98,7 @@ def mailgun_events(request: HttpRequest) -> JsonResponse:
         return _error(503, "MAILGUN_WEBHOOK_SIGNING_KEY is not configured")
     try:
         payload = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # read before the signature is: anyone's bytes
         return _error(400, [{"loc": ["body"], "msg": "must be JSON", "type": "json_invalid"}])
     if not isinstance(payload, dict) or not webhooks.verify_mailgun(payload, key):
         return _error(401, "missing, stale or invalid Mailgun signature")

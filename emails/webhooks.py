@@ -172,8 +172,8 @@ _SENDGRID_TYPES = {
 def parse_sendgrid(body: bytes) -> list[ProviderEvent]:
     """SendGrid posts a JSON array of events (a batch, up to thousands)."""
     try:
-        data = json.loads(body)
-    except (ValueError, TypeError) as exc:
+        data = without_nul(json.loads(body))
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
         raise WebhookPayloadError("body", "is not valid JSON") from exc
     if not isinstance(data, list):
         raise WebhookPayloadError("body", "must be a JSON array of events")
@@ -261,6 +261,7 @@ def parse_mailgun(payload: dict) -> list[ProviderEvent]:
     """A Mailgun JSON webhook carries one event under ``event-data``."""
     if not isinstance(payload, dict):
         raise WebhookPayloadError("body", "must be a JSON object")
+    payload = without_nul(payload)
     where = "event-data"
     data = payload.get(where)
     if not isinstance(data, dict):
@@ -303,6 +304,20 @@ def _mailgun_reason(data: dict) -> str | None:
 
 
 # --- Field readers ------------------------------------------------------------
+
+
+def without_nul(value: Any) -> Any:
+    """The parsed payload with NUL characters dropped from every string:
+    PostgreSQL stores them in no text column (the event would be a 500, and
+    the provider would retry the batch for days), and no field means
+    anything by one. Applied after the signature is verified."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
 
 
 def _required_str(obj: dict, key: str, where: str) -> str:
