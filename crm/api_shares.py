@@ -13,14 +13,14 @@ router = Router()
 COLLECTIONS = {"organizations": "organization", "contacts": "contact", "deals": "deal"}
 
 
-class ShareIn(InputSchema):
+class RecordShareIn(InputSchema):
     """Exactly one of ``user_id`` or ``team_id``."""
 
     user_id: Id | None = None
     team_id: Id | None = None
 
 
-class ShareOut(Schema):
+class RecordShareOut(Schema):
     id: int
     record_type: str
     record_id: int
@@ -29,22 +29,22 @@ class ShareOut(Schema):
     name: str  # the user's username or the team's name
 
 
-class SharePage(Schema):
-    items: list[ShareOut]
+class RecordSharePage(Schema):
+    items: list[RecordShareOut]
     next_cursor: str | None
 
 
 def _register(collection: str, record_type: str) -> None:
     # One set of three operations per record type, with distinct names so
     # the OpenAPI operation ids stay unique.
-    @router.get(f"/{collection}/{{record_id}}/shares", response=responses({200: SharePage}), tags=[collection], operation_id=f"list_{record_type}_shares")
+    @router.get(f"/{collection}/{{record_id}}/shares", response=responses({200: RecordSharePage}), tags=[collection], operation_id=f"list_{record_type}_shares")
     def list_shares(request, record_id: RecordId, cursor: Cursor = None, limit: Limit = 50):
         """Whom the record is shared with (beyond its owner's team), oldest first."""
         page = sharing.list_shares(request.auth, record_type, record_id, cursor, limit)
         return {"items": [sharing.share_out(s) for s in page.items], "next_cursor": page.next_cursor}
 
-    @router.post(f"/{collection}/{{record_id}}/shares", response=responses({200: ShareOut, 201: ShareOut}), tags=[collection], operation_id=f"share_{record_type}")
-    def share(request, record_id: RecordId, payload: ShareIn):
+    @router.post(f"/{collection}/{{record_id}}/shares", response=responses({200: RecordShareOut, 201: RecordShareOut}), tags=[collection], operation_id=f"share_{record_type}")
+    def share(request, record_id: RecordId, payload: RecordShareIn):
         """Share the record with a user or a team (its owner's team, admins and
         managers). 201 for a new share; 200 with the existing one for a repeat."""
         found, created = sharing.do_share(request.auth, record_type, record_id, user_id=payload.user_id, team_id=payload.team_id)
