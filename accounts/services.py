@@ -73,9 +73,7 @@ def do_issue_token(user: User, name: str = "default", *, scope: str = TokenScope
     return _store_token(user, name, scope, expires_at)[1]
 
 
-def check_new_token(
-    via: ApiToken | None, scope: str, expires_in_days: int | None, expires_at: datetime | None
-) -> datetime | None:
+def check_new_token(via: ApiToken | None, expires_in_days: int | None, expires_at: datetime | None) -> datetime | None:
     """The new token's expiry, after the minting rules.
 
     A session (a person at the web UI) may create any token. A token may
@@ -97,9 +95,9 @@ def check_new_token(
     if via is None:
         return expires_at
     if via.scope != TokenScope.WRITE:
+        # Only read-write tokens mint, so no new token is wider than its maker
+        # (read < write). config.auth already refuses a read-only token's POST.
         raise Forbidden("a read-only token cannot create tokens")
-    if scope == TokenScope.WRITE and via.scope != TokenScope.WRITE:
-        raise Forbidden("a token cannot create a token with a wider scope than its own")
     if via.expires_at is not None:
         if expires_at is None:
             return via.expires_at
@@ -123,7 +121,9 @@ def do_create_token(
     value returned this once. Rate-limited per user: the creation is counted
     before the limit is checked, so parallel requests count each other, and
     forgotten when refused, so being refused does not extend the wait."""
-    final_expiry = check_new_token(via, scope, expires_in_days, expires_at)
+    if scope not in TokenScope.values:
+        raise Invalid.field(("scope",), f"must be one of {', '.join(TokenScope.values)}")
+    final_expiry = check_new_token(via, expires_in_days, expires_at)
     attempt = ratelimit.record(AttemptKind.TOKEN, str(actor.id), ip)
     try:
         ratelimit.check_token_creation(actor.id, over=1)

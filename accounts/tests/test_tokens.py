@@ -200,3 +200,14 @@ def test_createuser_and_token_commands_take_scope_and_expiry(db):
     deploy_id = int(lines[1].split("\t")[0])
     call_command("token", "--user", "erin", "--revoke", str(deploy_id), stdout=io.StringIO())
     assert bearer(deploy).get("/api/v1/me").status_code == 401
+
+
+def test_the_service_refuses_a_read_only_maker_whatever_the_caller(alice):
+    """config.auth stops a read-only token's POST first; the rule also
+    holds for any other caller of the service."""
+    from accounts.services import do_create_token
+    from config.errors import Forbidden
+
+    reader = ApiToken.objects.get(id=create(alice, {"name": "reader", "scope": "read"}).json()["id"])
+    with pytest.raises(Forbidden):
+        do_create_token(alice.user, name="child", scope="read", via=reader)
