@@ -37,8 +37,9 @@ from faults import load, procs, verify, world as world_module
 ROOT = procs.ROOT
 PG_BASE_URL = os.environ.get("FAULTS_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 # Static files collected once and kept (var/ is not in git): every server
-# start runs collectstatic, which then has nothing to do.
-VAR_DIR = ROOT / "var" / "faults"
+# start runs collectstatic, which then has nothing to do. One directory per
+# database: the two runs start their servers at the same time.
+VAR_ROOT = ROOT / "var" / "faults"
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 130)
 
 
@@ -75,7 +76,7 @@ def environment(db: str, tmp: Path, dbname: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_REPLICA_URL", "HUEY_URL", "HUEY_IMMEDIATE", "SQLITE_PATH")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
-        TOUCHPOINTS_VAR_DIR=str(VAR_DIR),
+        TOUCHPOINTS_VAR_DIR=str(VAR_ROOT / db),
         SECRET_KEY="fault-test-" + dbname,
         DEBUG="false",
         COMPANY_TIME_ZONE="UTC",
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     console.rule(f"[bold]fault test on {db}[/]: {args.touchpoints:,} touchpoints, seed {seed}")
     console.print(f"replay: ./dev test --faults --{db} --seed {seed}" + (f" --touchpoints {args.touchpoints}" if args.touchpoints != 100_000 else ""))
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    (VAR_ROOT / db).mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"touchpoints-faults-{db}-"))
     dbname = f"touchpoints_faults_{os.getpid()}"
     env = environment(db, tmp, dbname)
