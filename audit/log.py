@@ -24,14 +24,15 @@ Decisions (docs/audit.md):
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Model
+from django.db.models import DateField, DecimalField, Model
 from django.utils import timezone
 
 from audit.models import Action, AuditEntry
@@ -52,6 +53,12 @@ class Audited:
     @property
     def model_class(self) -> type[Model]:
         return apps.get_model(self.model)
+
+
+def _kind_label(kind: str) -> str:
+    from touchpoints.rules import Kind
+
+    return Kind(kind).label if kind in Kind.values else kind
 
 
 def _contact_name(c) -> str:
@@ -88,7 +95,7 @@ AUDITED: dict[str, Audited] = {
     "case": Audited("cases.Case", lambda c: c.title, frozenset({"id", "updated_at", "touchpoint"})),
     "touchpoint": Audited(
         "touchpoints.Touchpoint",
-        lambda t: t.subject or t.get_kind_display(),
+        lambda t: t.subject or _kind_label(t.kind),
         frozenset({"id", "recorded_at"}),
         omit_on_create=frozenset({"summary"}),
     ),
@@ -147,21 +154,37 @@ def log_created(actor, record_type: str, record: Model, *, via: str = "") -> Non
     _entry(actor, Action.CREATE, record_type, record.pk, spec.label(record), changes, via).save()
 
 
-def log_created_many(actor, record_type: str, records: Iterable[Model], *, via: str = "") -> None:
-    """One INSERT for a batch of new rows (touchpoint ingest, imports).
-    Only concrete fields: no per-row queries for related values."""
+ENTRY_COLUMNS = ("at", "actor_id", "actor_name", "action", "record_type", "record_id", "label", "changes")
+
+
+def log_created_rows(actor, record_type: str, field_names: Sequence[str], rows: Iterable[Sequence], *, via: Callable[[Sequence], str]) -> None:
+    """Create entries for a batch of new rows given as the tuples the
+    ingest path inserts (``field_names`` order, "id" among them), in one
+    bulk INSERT (COPY on PostgreSQL) like the rows themselves: the ORM's
+    bulk_create cost more than the touchpoints' own insert (measured,
+    docs/benchmarks.md). ``via`` names the system for a row without actor."""
+    from touchpoints.bulk import insert_rows
+
     spec = AUDITED[record_type]
-    fields = [f for f in _fields(spec) if f.name not in spec.omit_on_create]
+    model = spec.model_class
+    id_at = field_names.index("id")
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    keep = [(i, name) for i, name in enumerate(field_names) if name != "id" and by_attname[name].name not in spec.exclude and name not in spec.omit_on_create]
+    # Only some columns need converting (datetimes, dates, decimals): decide
+    # per column once, not per value (this runs for every ingested row).
+    plain = [(i, name) for i, name in keep if not isinstance(by_attname[name], (DateField, DecimalField))]
+    converted = [(i, name) for i, name in keep if (i, name) not in plain]
     now = timezone.now()
+    actor_id = actor.id if actor is not None else None
     entries = []
-    for record in records:
-        changes = {}
-        for f in fields:
-            v = jsonable(getattr(record, f.attname))
-            if v not in (None, ""):
-                changes[f.attname] = [None, v]
-        entries.append(_entry(actor, Action.CREATE, record_type, record.pk, spec.label(record), changes, via, now))
-    AuditEntry.objects.bulk_create(entries, batch_size=500)
+    for row in rows:
+        changes = {name: [None, row[i]] for i, name in plain if row[i] is not None and row[i] != ""}
+        for i, name in converted:
+            if row[i] is not None:
+                changes[name] = [None, jsonable(row[i])]
+        label = spec.label(SimpleNamespace(**dict(zip(field_names, row))))
+        entries.append((now, actor_id, _actor_name(actor, via(row)), Action.CREATE, record_type, row[id_at], (label or "")[:LABEL_LENGTH], changes))
+    insert_rows(AuditEntry, ENTRY_COLUMNS, entries)
 
 
 def log_updated(actor, record_type: str, record: Model, before: dict[str, Any], *, via: str = "") -> bool:

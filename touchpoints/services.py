@@ -302,11 +302,7 @@ def _audit_created(actor: User | None, tp_rows: list[tuple]) -> None:
     (provider webhooks) the entry names the source."""
     source_at = TOUCHPOINT_FIELDS.index("source")
     rows = [row for row in tp_rows if row[source_at] not in DERIVED_SOURCES]
-    by_source: dict[str, list[Touchpoint]] = {}
-    for row in rows:
-        by_source.setdefault(row[source_at], []).append(Touchpoint(**dict(zip(TOUCHPOINT_FIELDS, row))))
-    for source, touchpoints in by_source.items():
-        audit.log_created_many(actor, "touchpoint", touchpoints, via=source)
+    audit.log_created_rows(actor, "touchpoint", TOUCHPOINT_FIELDS, rows, via=lambda row: row[source_at])
 
 
 def record_touchpoint(actor: User | None, item: NewTouchpoint) -> Recorded:
