@@ -66,6 +66,19 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (and the PostgreSQL database)")
 
 
+def _other_options(argv: list[str]) -> list[str]:
+    """The command line without --db, --seed and --keep, for the replay line."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--db", "--seed"):
+            skip = True
+        elif not arg.startswith(("--db=", "--seed=")) and arg != "--keep":
+            out.append(arg)
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     db = args.db
     started = time.monotonic()
     console.rule(f"[bold]fault test on {db}[/]: {args.touchpoints:,} touchpoints, seed {seed}")
-    console.print(f"replay: ./dev test --faults --{db} --seed {seed}" + (f" --touchpoints {args.touchpoints}" if args.touchpoints != 100_000 else ""))
+    console.print(f"replay: ./dev test --faults --{db} --seed {seed} {' '.join(_other_options(argv if argv is not None else sys.argv[1:]))}".rstrip())
     (VAR_ROOT / db).mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"touchpoints-faults-{db}-"))
     dbname = f"touchpoints_faults_{os.getpid()}"
