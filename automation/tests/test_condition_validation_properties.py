@@ -45,7 +45,7 @@ from automation.tests import strategies
 from config.errors import Invalid
 
 PROPERTY = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     database=None,
@@ -192,7 +192,7 @@ class Rollback(Exception):
     pass
 
 
-@settings(PROPERTY, max_examples=60)
+@settings(PROPERTY, max_examples=40)
 @given(case=cases())
 @example(case=("deal", {"all": [{"field": "amount", "operator": "greater_than", "value": "1e12"}]}))
 def test_saving_a_list_with_any_conditions_is_a_201_or_a_422_naming_them(alice, world, case):

@@ -34,7 +34,7 @@ from imports import columns, services, values
 from imports.models import ImportRowError, JobStatus
 
 PROPERTY = settings(
-    max_examples=300,
+    max_examples=200,
     deadline=None,
     derandomize=True,
     database=None,
@@ -179,7 +179,7 @@ class Rollback(Exception):
     pass
 
 
-@settings(PROPERTY, max_examples=25)
+@settings(PROPERTY, max_examples=20)
 @given(data=st.data(), record_type=st.sampled_from(["contacts", "deals", "touchpoints", "organizations"]), day_first=st.booleans())
 def test_any_csv_file_ends_done_with_every_row_written_or_refused_naming_its_column(alice, world, tmp_path, data, record_type, day_first):
     headers, rows, layout = data.draw(csv_files(record_type), label="file")
@@ -218,7 +218,7 @@ CONTACT = st.fixed_dictionaries(
 )
 
 
-@settings(PROPERTY, max_examples=15)
+@settings(PROPERTY, max_examples=10)
 # Distinct names, addresses and numbers: a shared address or number is the
 # same person to the importer (a duplicate, skipped), by design.
 @given(
