@@ -24,7 +24,7 @@ from documents.models import Document
 router = Router(tags=["documents"])
 
 
-class ShareOut(Schema):
+class DocumentShareOut(Schema):
     id: int
     document_id: int
     contact_id: int | None
@@ -52,7 +52,7 @@ class DocumentOut(Schema):
     email_touchpoint_id: int | None
     created_at: datetime
     download_url: str
-    shares: list[ShareOut]
+    shares: list[DocumentShareOut]
 
 
 class DocumentPage(Schema):
@@ -60,7 +60,7 @@ class DocumentPage(Schema):
     next_cursor: str | None
 
 
-class RecordDocumentOut(ShareOut):
+class RecordDocumentOut(DocumentShareOut):
     document: DocumentOut
     path: Literal["direct", "contact", "deal"]
 
@@ -80,7 +80,7 @@ class UploadForm(InputSchema):
     deal_id: Id = None
 
 
-class ShareIn(InputSchema):
+class DocumentShareIn(InputSchema):
     contact_id: Id | None = None
     organization_id: Id | None = None
     deal_id: Id | None = None
@@ -134,8 +134,8 @@ def get_document_shares(request, document_id: RecordId):
     return _out(request, queries.get_visible_document(request.auth, document_id))
 
 
-@router.post("/documents/{document_id}/shares", response=responses({200: ShareOut, 201: ShareOut}))
-def share_document(request, document_id: RecordId, payload: ShareIn):
+@router.post("/documents/{document_id}/shares", response=responses({200: DocumentShareOut, 201: DocumentShareOut}))
+def share_document(request, document_id: RecordId, payload: DocumentShareIn):
     """Share with one contact or organization (optionally in the context of
     a deal): a touchpoint of kind ``document`` on it. Sharing again with the
     same record answers 200 with the existing share."""

@@ -33,7 +33,7 @@ class Participant(Schema):
     bounced_at: datetime | None
 
 
-class DocumentOut(Schema):
+class EmailDocumentOut(Schema):
     id: int
     filename: str
     content_type: str
@@ -58,7 +58,7 @@ class EmailOut(Schema):
     emoticon: int | None
     tracked: bool
     participants: list[Participant]
-    documents: list[DocumentOut]
+    documents: list[EmailDocumentOut]
     engagement: dict[str, int]
 
 
