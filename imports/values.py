@@ -17,11 +17,11 @@ that goes into the error report.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from automation.conditions import MAX_DATE, MIN_DATE
+from config.schemas import EARLIEST, LATEST
 from crm.models import DealStage
 from crm.services import normalize_email, normalize_phone
 from config.errors import Invalid
@@ -59,6 +59,8 @@ STAGE_WORDS: dict[str, str] = {
     "lost": DealStage.CLOSED_LOST,
 }
 _WORDS = re.compile(r"[^0-9a-z]+")
+# The API's dates (config.schemas): an imported row holds what a request could.
+MIN_DATE, MAX_DATE = EARLIEST.date(), (LATEST - timedelta(days=1)).date()
 _NUMERIC_DATE = re.compile(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})$")
 _AMOUNT_JUNK = re.compile(r"[\s,'$€£¥]|[A-Z]{3}")
 
@@ -72,9 +74,9 @@ def unguard(value: str) -> str:
 
 
 def _check_day(day: date, value: str) -> date:
-    # The days a list or workflow condition can name (automation.conditions);
-    # year 1 or 9999 in a spreadsheet is a typo, and outside them a moment
-    # may not exist in UTC (9999-12-31 23:59 -01:00 is in year 10000).
+    # The years the API takes (1900-2199, by the wall clock): year 1 or 9999
+    # in a spreadsheet is a typo, and outside them a moment may not exist in
+    # UTC (9999-12-31 23:59 -01:00 is in year 10000).
     if not MIN_DATE <= day <= MAX_DATE:
         raise ValueError(f"{value!r} is not a date from {MIN_DATE} to {MAX_DATE}")
     return day
@@ -166,10 +168,6 @@ def parse_datetime(value: str, options: dict) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     _check_day(parsed.date(), value)
-    try:
-        _check_day(parsed.astimezone(UTC).date(), value)
-    except OverflowError:
-        raise ValueError(f"{value!r} is not a date from {MIN_DATE} to {MAX_DATE}") from None
     return parsed
 
 

@@ -53,7 +53,7 @@ CELL_TEXT = st.one_of(
     st.sampled_from(["inf", "NaN", "-0", "1e999999", "1e-999999", "sNaN", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00",
                      "9999-12-31 23:59", "0001-01-01", "12/31/9999 11:59 PM", "00:00:99", "99:99", "1:-5", "Accounts::::", "::::x"]),
 )
-DAY_COUNT_BOUNDS = (values.MIN_DATE, values.MAX_DATE)
+BOUNDS = (values.MIN_DATE, values.MAX_DATE)
 
 
 @PROPERTY
@@ -71,12 +71,13 @@ def test_any_cell_is_a_value_or_a_reason(parser, cell, day_first, zone):
         assert str(exc), "a refused cell needs a reason for the error report"
         return
     if isinstance(value, datetime):
-        # An instant every database stores and every report can bucket:
-        # found by this test, 9999-12-31T23:59:59-01:00 is in year 10000 in UTC.
-        assert value.tzinfo is not None
-        assert DAY_COUNT_BOUNDS[0] <= value.astimezone(UTC).date() <= DAY_COUNT_BOUNDS[1]
+        # An instant every database stores (found by this test: the cell
+        # 9999-12-31T23:59:59-01:00 is in year 10000 in UTC), in the years
+        # the API takes.
+        assert value.tzinfo is not None and BOUNDS[0] <= value.date() <= BOUNDS[1]
+        value.astimezone(UTC)
     elif isinstance(value, date):
-        assert DAY_COUNT_BOUNDS[0] <= value <= DAY_COUNT_BOUNDS[1]
+        assert BOUNDS[0] <= value <= BOUNDS[1]
     elif isinstance(value, Decimal):
         assert value.is_finite() and abs(value) < Decimal("1e12") and value == value.quantize(Decimal("0.01"))
 
@@ -260,13 +261,15 @@ def test_our_export_imports_back_to_the_same_contacts(alice, tmp_path, contacts)
         pass
 
 
-def test_the_date_bounds_are_the_condition_engines():
-    """Imported dates are ones a list or workflow condition can name."""
-    from automation.conditions import MAX_DATE, MIN_DATE
-
-    assert (values.MIN_DATE, values.MAX_DATE) == (MIN_DATE, MAX_DATE)
-    with pytest.raises(ValueError, match="0999-12-31"):
-        values.parse_date("0999-12-31", {})
+def test_imported_dates_are_in_the_years_the_api_takes():
+    """An imported row holds what a request could (config.schemas: 1900-2199)."""
+    assert (values.MIN_DATE, values.MAX_DATE) == (date(1900, 1, 1), date(2199, 12, 31))
+    assert values.parse_datetime("2199-12-31T23:59:00-01:00", {}).year == 2199
+    for cell in ("1899-12-31", "2200-01-01", "12/31/1899"):
+        with pytest.raises(ValueError, match="is not a date from 1900-01-01 to 2199-12-31"):
+            values.parse_date(cell, {})
+    with pytest.raises(ValueError, match="is not a date from"):
+        values.parse_datetime("2200-01-01 00:00", {"time_zone": "Pacific/Kiritimati"})
 
 
 def test_nul_characters_in_cells_are_dropped_not_a_failed_job(alice, write_csv):
