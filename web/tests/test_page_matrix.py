@@ -153,6 +153,9 @@ PAGES: dict[str, dict[str, dict[str, int]]] = {
     "notifications/bell": {"GET": OWN, "POST": NOT_ALLOWED},
     "notifications/read-all": {"GET": NOT_ALLOWED, "POST": everyone(302)},
     "notifications/<int:notification_id>/read": {"GET": NOT_ALLOWED, "POST": who(404, 404, 302, 404, 404)},  # alice's own
+    # --- one's own API tokens: the page acts only on the signed-in user's, even for admins ---
+    "settings/tokens/": {"GET": OWN, "POST": everyone(422)},
+    "settings/tokens/<int:token_id>/revoke/": {"GET": NOT_ALLOWED, "POST": who(404, 404, 302, 404, 404)},  # alice's token
     # --- insights, imports ---
     "insights/": {"GET": everyone(302), "POST": NOT_ALLOWED},  # on to the first report
     "insights/<slug:name>/": {"GET": OWN, "POST": NOT_ALLOWED},  # each sees their scope (docs/insights.md)
@@ -194,7 +197,7 @@ POST_DATA: dict[str, Callable[[dict], dict]] = {
 PARAMETER = {
     "event_id": "event", "task_id": "task", "contact_id": "carol", "mailbox_id": "mailbox", "campaign_id": "campaign",
     "touchpoint_id": "email_touchpoint", "case_id": "case", "list_id": "list", "workflow_id": "workflow",
-    "run_id": "workflow_run", "notification_id": "notification", "job_id": "import", "email_id": "email",
+    "run_id": "workflow_run", "notification_id": "notification", "job_id": "import", "email_id": "email", "token_id": "token",
 }  # fmt: skip
 RECORD_OF = {"organizations": "org", "contacts": "carol", "deals": "deal"}
 FIXED = {"<slug:name>": "activities-added", "<str:provider>": "twilio", "<str:kind>": "voice-status", "<str:token>": "not-a-token"}
@@ -237,9 +240,14 @@ def fill(route: str, ids: dict) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def ids(records) -> dict:  # noqa: F811  (records: the API matrix's fixture, imported above)
+    from accounts.models import ApiToken, User
     from emails.models import EmailMessage
 
-    return {**records, "email_touchpoint": EmailMessage.objects.get(id=records["email"]).touchpoint_id}
+    return {
+        **records,
+        "email_touchpoint": EmailMessage.objects.get(id=records["email"]).touchpoint_id,
+        "token": ApiToken.objects.filter(user=User.objects.get(username="alice")).order_by("id").first().id,
+    }
 
 
 def answer(client: Client, method: str, url: str, data: dict) -> tuple[int, str]:
