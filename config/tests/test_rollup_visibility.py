@@ -187,3 +187,20 @@ def test_documents_widget_does_not_show_a_document_shared_with_a_hidden_contact(
     assert "West terms" not in text(browser(bob).get(record_path("organization", world["org"], "documents")))
     assert charlie.post(f"contacts/{west}/shares", {"team_id": bob.user.team_id}).status_code == 201
     assert in_widget(bob) == [document.json()["id"]]
+
+
+def test_custom_lists_and_insights_do_not_show_the_private_deal_or_its_email(admin, bob, private_deal):
+    """A custom list of every deal and Bob's Sales Insights: neither the
+    deal nor Charlie's email (reports are per rep; a rep sees only himself)."""
+    from insights import refresh
+
+    made = bob.post("lists", {"name": "All deals", "record_type": "deal"})
+    assert made.status_code == 201, made.content
+    listed = [r["id"] for r in bob.get(f"lists/{made.json()['id']}/records").json()["items"]]
+    assert private_deal["deal"] in listed and private_deal["private"] not in listed
+    refresh.refresh()
+    report = bob.get("insights/activities-added", start="2024-05-01", end="2024-05-31")
+    assert report.status_code == 200, report.content
+    assert all(row["rep"] == "bob" for row in report.json()["rows"])
+    everyone = admin.get("insights/activities-added", start="2024-05-01", end="2024-05-31").json()["rows"]
+    assert "charlie" in [row["rep"] for row in everyone]  # the email is counted, for Charlie, where he may be seen
