@@ -40,6 +40,27 @@ class Ledger:
             if len(self.violations) < 1000:
                 self.violations.append(message)
 
+    def record(self, batch: list[Item], answer: dict, latency: float = 0.0) -> None:
+        """A 2xx answer to ``batch``: each item must be "created" or
+        "existing" with an id, the same id every time it is answered."""
+        results = answer.get("results", [])
+        if len(results) != len(batch):
+            self.violation(f"a batch of {len(batch)} was answered with {len(results)} results")
+            return
+        with self.lock:
+            self.batches_acked += 1
+            self.latencies.append(latency)
+            for item, result in zip(batch, results):
+                key = (item.source, item.external_id)
+                if result.get("status") not in ("created", "existing") or not isinstance(result.get("id"), int):
+                    self.violations.append(f"{key} answered {result}")
+                    continue
+                before = self.acked.setdefault(key, result["id"])
+                if before != result["id"]:
+                    self.violations.append(f"{key} answered id {result['id']} after id {before}")
+                if result["status"] == "created":
+                    self.created[key] += 1
+
 
 class Client(threading.Thread):
     def __init__(self, number: int, port: int, token: str, batches: list[list[Item]], ledger: Ledger, deadline: float, seed: int):
@@ -93,31 +114,12 @@ class Client(threading.Thread):
             if not 200 <= status < 300:
                 self.ledger.violation(f"batch answered {status}, not retried: {data[:300]!r}")
                 return
-            self._record(batch, json.loads(data), time.monotonic() - sent)
+            self.ledger.record(batch, json.loads(data), time.monotonic() - sent)
             return
 
     def _count_retry(self, why: str) -> None:
         with self.ledger.lock:
             self.ledger.retries[why] += 1
-
-    def _record(self, batch: list[Item], answer: dict, latency: float) -> None:
-        results = answer.get("results", [])
-        if len(results) != len(batch):
-            self.ledger.violation(f"a batch of {len(batch)} was answered with {len(results)} results")
-            return
-        with self.ledger.lock:
-            self.ledger.batches_acked += 1
-            self.ledger.latencies.append(latency)
-            for item, result in zip(batch, results):
-                key = (item.source, item.external_id)
-                if result.get("status") not in ("created", "existing") or not isinstance(result.get("id"), int):
-                    self.ledger.violations.append(f"{key} answered {result}")
-                    continue
-                before = self.ledger.acked.setdefault(key, result["id"])
-                if before != result["id"]:
-                    self.ledger.violations.append(f"{key} answered id {result['id']} after id {before}")
-                if result["status"] == "created":
-                    self.ledger.created[key] += 1
 
 
 def split(items: list[Item], clients: int, batch_size: int) -> list[list[list[Item]]]:
