@@ -7,10 +7,11 @@ Signed with the providers' own SDK functions (Twilio's RequestValidator,
 Plivo's signature_v3), posted to the real endpoints, and the worker's
 drain run as it runs in production (Huey in-process):
 
-- a signed payload is answered 200 (or a 4xx), never a 5xx, and the drain
-  that processes it completes: the event is processed, with a parse error
-  naming the field or without one, and never blocks the events after it
-  (the drain takes events in id order; one that raised would stop them all);
+- a signed payload is answered 200 (stored first, judged by the worker),
+  never a 5xx, and the drain that processes it completes: the event is
+  processed, with a parse error naming the field or without one, and never
+  blocks the events after it (the drain takes events in id order; one that
+  raised would stop them all);
 - the same payload delivered again (a retry: same replay key, or none)
   leaves one call or message and at most one touchpoint per provider id;
 - a payload altered after signing, or unsigned, is a 403 and stores nothing.
