@@ -9,6 +9,7 @@ from django.test import Client
 from accounts.models import Team
 from crm.models import Organization, Share
 from web.tests.pages import HTMX, browser, record_path, text
+from web.tests.test_accessibility import unlabelled
 
 COLLECTION = {"organization": "organizations", "contact": "contacts", "deal": "deals"}
 RECORD_KEY = {"organization": "org", "contact": "carol", "deal": "deal"}
@@ -118,6 +119,7 @@ def test_owner_shares_and_unshares_from_the_card(alice, charlie, world):
     card = client.get(record_path("organization", world["org"], "shares"), **HTMX)
     assert card.status_code == 200 and "Only the owner's team." in text(card)
     assert f'value="user:{charlie.user.id}"' in text(card) and f'value="team:{charlie.user.team_id}"' in text(card)
+    assert unlabelled(text(card)) == []  # the picker has its label (web/tests/test_accessibility.py)
     response = client.post(record_path("organization", world["org"], "shares"), {"target": f"user:{charlie.user.id}"}, **HTMX)
     assert response.status_code == 200
     share = Share.objects.get(record_type="organization", record_id=world["org"])
