@@ -165,6 +165,13 @@ def test_a_normalized_address_fits_the_column(local, labels):
     assert len(address) <= ContactEmail._meta.get_field("email").max_length, len(address)
 
 
+def test_an_address_longer_than_the_column_is_a_422_naming_it(alice):
+    """The found example over the API: it was a 500 (DataError) on PostgreSQL."""
+    response = alice.post("contacts", {"last_name": "Ng", "emails": ["carol@grasspods.example", LONG_ADDRESS]})
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"][0]["loc"] == ["body", "emails", 1]
+
+
 class Rollback(Exception):
     pass
 
