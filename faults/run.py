@@ -200,7 +200,7 @@ def _run(args, db: str, seed: int, env: dict[str, str], tmp: Path, started: floa
         for service in (worker, server):
             if not service.alive():
                 service.start()
-        settle_problems, recovered = settle(world)
+        settle_problems, recovered = settle()
         problems += settle_problems
         console.print(f"settled in {time.monotonic() - ingest_started - ingest_seconds:.1f} s; runs taken up again by the sweeper: {recovered}")
     finally:
@@ -238,7 +238,7 @@ def _run(args, db: str, seed: int, env: dict[str, str], tmp: Path, started: floa
     return True
 
 
-def settle(world, timeout: float = 240) -> tuple[list[str], int]:
+def settle(timeout: float = 240) -> tuple[list[str], int]:
     """Let the restarted worker finish what is queued, then do what the
     periodic jobs would do next: the workflow sweeper (as it runs once its
     grace periods, LOST_AFTER / STALE_AFTER, have passed, which a kill -9
