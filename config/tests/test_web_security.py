@@ -328,3 +328,21 @@ def test_the_admin_works_under_the_policy(page, alice):
     page.goto("/admin/accounts/user/")
     page.get_by_role("link", name="alice").first.click()
     page.wait_for_load_state("load")
+
+
+@pytest.mark.slow
+def test_a_browser_keeps_the_secure_cookies_over_plain_http_on_127_0_0_1(page, live_server, staff):
+    """`./dev run` serves http://127.0.0.1:8000 with Secure cookies: the
+    browser treats loopback as a secure context and keeps them, so signing
+    in works there without COOKIE_SECURE=false."""
+    base = live_server.url.replace("localhost", "127.0.0.1")
+    page.goto(f"{base}/login/")
+    page.get_by_label("Username").fill(staff.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+    assert page.url.startswith(base)
+    cookies = {c["name"]: c for c in page.context.cookies(base)}
+    assert cookies["sessionid"]["secure"] and cookies["sessionid"]["httpOnly"]
+    page.goto(f"{base}/contacts/")
+    assert "/login/" not in page.url
