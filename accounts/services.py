@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from accounts import network, ratelimit
 from accounts.models import ApiToken, AttemptKind, Preference, Role, Team, TokenScope, User, hash_token, validate_time_zone
+from audit import log as audit
+from audit.models import Action
 from config.errors import Forbidden, Invalid, NotFound
 
 # The longest a token may be asked to live (expires_in_days / expires_at).
@@ -70,7 +72,10 @@ def do_issue_token(user: User, name: str = "default", *, scope: str = TokenScope
     limit, no minting rules."""
     if scope not in TokenScope.values:
         raise ValueError(f"scope must be one of {', '.join(TokenScope.values)}")
-    return _store_token(user, name, scope, expires_at)[1]
+    with transaction.atomic():
+        token, raw = _store_token(user, name, scope, expires_at)
+        _audit_token_created(None, token, via="command line")
+    return raw
 
 
 def check_new_token(via: ApiToken | None, expires_in_days: int | None, expires_at: datetime | None) -> datetime | None:
@@ -130,7 +135,15 @@ def do_create_token(
     except ratelimit.RateLimited:
         attempt.delete()
         raise
-    return _store_token(actor, name.strip() or "default", scope, final_expiry)
+    with transaction.atomic():
+        token, raw = _store_token(actor, name.strip() or "default", scope, final_expiry)
+        _audit_token_created(actor, token, via="token" if via is not None else "")
+    return token, raw
+
+
+def _audit_token_created(actor: User | None, token: ApiToken, via: str = "") -> None:
+    changes = {"user_id": [None, token.user_id], "name": [None, token.name], "scope": [None, token.scope], "expires_at": [None, audit.jsonable(token.expires_at)]}
+    audit.log_action(actor, Action.CREATE, "token", token.id, str(token), changes, via=via)
 
 
 def do_revoke_token(actor: User | None, token_id: int) -> ApiToken:
@@ -141,7 +154,10 @@ def do_revoke_token(actor: User | None, token_id: int) -> ApiToken:
     token = tokens.filter(id=token_id).first()
     if token is None:
         raise NotFound(f"token {token_id} not found")
-    ApiToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    with transaction.atomic():
+        if ApiToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=timezone.now()):
+            token.refresh_from_db(fields=["revoked_at"])
+            audit.log_action(actor, Action.UPDATE, "token", token.id, str(token), {"revoked_at": [None, audit.jsonable(token.revoked_at)]}, via="" if actor else "command line")
     token.refresh_from_db(fields=["revoked_at"])
     return token
 
@@ -175,7 +191,11 @@ def do_set_user_allowed_ips(actor: User | None, user: User, values: list[str], *
     if actor is not None:
         check_admin(actor)
         check_not_locking_out(actor, ip, user=user, ranges=ranges)
-    User.objects.filter(id=user.id).update(allowed_ips=ranges)
+    with transaction.atomic():
+        before = User.objects.filter(id=user.id).values_list("allowed_ips", flat=True).first()
+        User.objects.filter(id=user.id).update(allowed_ips=ranges)
+        if before != ranges:
+            audit.log_action(actor, Action.UPDATE, "user", user.id, user.get_username(), {"allowed_ips": [before, ranges]}, via="" if actor else "command line")
     user.allowed_ips = ranges
     return ranges
 
@@ -185,7 +205,11 @@ def do_set_team_allowed_ips(actor: User | None, team: Team, values: list[str], *
     if actor is not None:
         check_admin(actor)
         check_not_locking_out(actor, ip, team=team, ranges=ranges)
-    Team.objects.filter(id=team.id).update(allowed_ips=ranges)
+    with transaction.atomic():
+        before = Team.objects.filter(id=team.id).values_list("allowed_ips", flat=True).first()
+        Team.objects.filter(id=team.id).update(allowed_ips=ranges)
+        if before != ranges:
+            audit.log_action(actor, Action.UPDATE, "team", team.id, team.name, {"allowed_ips": [before, ranges]}, via="" if actor else "command line")
     team.allowed_ips = ranges
     return ranges
 

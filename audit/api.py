@@ -10,13 +10,13 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from audit import queries
-from audit.log import AUDITED
+from audit.log import RECORD_TYPES
 from audit.models import Action
 from config.schemas import MAX_ID, Cursor, Limit, Timestamp, responses
 
 router = Router(tags=["audit"])
 
-RecordType = Literal[tuple(AUDITED)]  # type: ignore[valid-type]
+RecordType = Literal[RECORD_TYPES]  # type: ignore[valid-type]
 ActionName = Literal[tuple(Action.values)]  # type: ignore[valid-type]
 
 

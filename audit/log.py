@@ -102,6 +102,12 @@ AUDITED: dict[str, Audited] = {
 }
 
 
+# Security settings audited with explicit entries (log_action) rather than
+# snapshots: a user row holds a password hash that must never be copied.
+ACCOUNT_TYPES = ("user", "team", "token")
+RECORD_TYPES = (*AUDITED, *ACCOUNT_TYPES)
+
+
 def jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat()

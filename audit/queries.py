@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from accounts.models import User
-from audit.log import AUDITED
+from audit.log import RECORD_TYPES
 from audit.models import AuditEntry
 from config.errors import Invalid, NotFound
 from config.pagination import Page, keyset_page
@@ -52,12 +52,22 @@ def _visible_ids(record_type: str) -> Callable[[User], QuerySet]:
 
         return visible_touchpoints(user)
 
-    return {"organization": crm, "contact": crm, "deal": crm, "event": event, "task": task, "case": case, "touchpoint": touchpoint}[record_type]
+    def own_account(user: User) -> QuerySet:
+        from accounts.models import ApiToken, Team
+
+        # A rep reads the history of their own user and tokens; teams' (their
+        # IP ranges) are for admins and managers.
+        return {"user": User.objects.filter(id=user.id), "token": ApiToken.objects.filter(user=user), "team": Team.objects.none()}[record_type]
+
+    return {
+        "organization": crm, "contact": crm, "deal": crm, "event": event, "task": task, "case": case, "touchpoint": touchpoint,
+        "user": own_account, "team": own_account, "token": own_account,
+    }[record_type]  # fmt: skip
 
 
 def check_record_type(record_type: str) -> str:
-    if record_type not in AUDITED:
-        raise Invalid.field(("query", "record_type"), f"must be one of {', '.join(AUDITED)}")
+    if record_type not in RECORD_TYPES:
+        raise Invalid.field(("query", "record_type"), f"must be one of {', '.join(RECORD_TYPES)}")
     return record_type
 
 

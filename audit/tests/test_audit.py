@@ -4,6 +4,8 @@ as the change; readable on the record and through GET /api/v1/audit by
 exactly who may see the record."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import transaction
 from django.test import Client
@@ -161,3 +163,22 @@ def test_the_record_page_shows_its_history(alice, charlie, world):
     outsider = Client()
     outsider.force_login(charlie.user)
     assert outsider.get(f"/organizations/{world['org']}/history").status_code == 404
+
+
+def test_tokens_and_ip_ranges_are_audited_without_secrets(alice, charlie, admin):
+    created = alice.post("tokens", {"name": "ci", "scope": "read"}).json()
+    alice.delete(f"tokens/{created['id']}")
+    revoked, made = history(alice, "token", created["id"])  # one's own token's history
+    assert made["action"] == "create" and made["changes"]["scope"] == [None, "read"] and made["actor_name"] == "alice"
+    assert list(revoked["changes"]) == ["revoked_at"]
+    assert created["token"] not in json.dumps([made, revoked])  # never the token itself
+    assert charlie.get("audit", record_type="token", record_id=created["id"]).status_code == 404
+
+    team_id = alice.user.team_id
+    # Ranges that still hold the test client's 127.0.0.1 (alice's requests go on).
+    assert admin.put(f"teams/{team_id}/allowed-ips", {"allowed_ips": ["127.0.0.0/8"]}).status_code == 200
+    (change,) = history(admin, "team", team_id)
+    assert change["changes"] == {"allowed_ips": [[], ["127.0.0.0/8"]]} and change["actor_name"] == "admin"
+    assert alice.get("audit", record_type="team", record_id=team_id).status_code == 404  # admins' and managers' business
+    assert admin.put(f"users/{alice.user.id}/allowed-ips", {"allowed_ips": ["127.0.0.1/32"]}).status_code == 200
+    assert history(alice, "user", alice.user.id)[0]["changes"] == {"allowed_ips": [[], ["127.0.0.1/32"]]}
