@@ -220,5 +220,9 @@ class Share(models.Model):
             models.CheckConstraint(
                 condition=(models.Q(user__isnull=False, team__isnull=True) | models.Q(user__isnull=True, team__isnull=False)),
                 name="share_user_xor_team",
-            )
+            ),
+            # One share per record and user or team (crm.sharing answers a
+            # repeat with the existing one; this makes a race do the same).
+            models.UniqueConstraint(fields=["record_type", "record_id", "user"], condition=models.Q(user__isnull=False), name="share_user_uniq"),
+            models.UniqueConstraint(fields=["record_type", "record_id", "team"], condition=models.Q(team__isnull=False), name="share_team_uniq"),
         ]

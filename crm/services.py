@@ -18,7 +18,7 @@ from accounts.models import User
 from alerts.services import do_resolve_alerts_of
 from audit import log as audit
 from config.errors import Forbidden, Invalid
-from crm.models import CLOSED_STAGES, Contact, ContactEmail, ContactPhone, Deal, DealContact, Organization
+from crm.models import CLOSED_STAGES, Contact, ContactEmail, ContactPhone, Deal, DealContact, Organization, Share
 from crm.permissions import RECORD_TYPE_OF, can_delete, check_can_reassign, check_owner, get_visible
 from insights import marks as insight_marks
 from touchpoints import rollup
@@ -269,6 +269,9 @@ def do_delete_record(actor: User, model, record_id: int) -> None:
     if model is Deal:
         insight_marks.mark_deals([record.id])  # its activities lose the deal's stage
     audit.log_deleted(actor, RECORD_TYPE_OF[model], record)
+    # Shares name the record by type and id, not by a foreign key: nothing
+    # cascades, and they would linger in every "shared with me" query.
+    Share.objects.filter(record_type=RECORD_TYPE_OF[model], record_id=record.id).delete()
     record.delete()
 
 

@@ -76,7 +76,7 @@ def do_share(actor: User, record_type: str, record_id: int, *, user_id: int | No
     an existing share with the same user or team comes back unchanged.
 
     The record row is locked first so two identical requests at once make
-    one row (there is no unique constraint on shares)."""
+    one row (share_user_uniq and share_team_uniq back that up)."""
     record = get_visible(MODEL_OF[record_type], actor, record_id, for_update=True)
     check_can_manage_shares(actor, record)
     user, team = check_share_target(user_id, team_id)

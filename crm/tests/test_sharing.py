@@ -158,3 +158,22 @@ def test_outsider_gets_404_from_the_card_and_its_actions(alice, charlie, world):
     assert client.post(record_path("deal", world["deal"], "shares"), {"target": f"user:{charlie.user.id}"}, **HTMX).status_code == 404
     assert client.post(record_path("deal", world["deal"], f"shares/{share['id']}/remove"), **HTMX).status_code == 404
     assert Share.objects.count() == 1
+
+
+def test_deleting_a_record_takes_its_shares_with_it(alice, charlie, world):
+    alice.post(f"deals/{world['deal']}/shares", {"user_id": charlie.user.id})
+    alice.post(f"deals/{world['deal']}/shares", {"team_id": charlie.user.team_id})
+    assert alice.delete(f"deals/{world['deal']}").status_code == 204
+    assert not Share.objects.filter(record_type="deal", record_id=world["deal"]).exists()
+    assert Share.objects.filter(record_type="organization").count() == 0  # nothing else touched either way
+
+
+def test_the_database_keeps_one_share_per_record_and_target(alice, charlie, world):
+    from django.db import IntegrityError, transaction
+
+    Share.objects.create(record_type="deal", record_id=world["deal"], user=charlie.user)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Share.objects.create(record_type="deal", record_id=world["deal"], user=charlie.user)
+    Share.objects.create(record_type="deal", record_id=world["deal"], team_id=charlie.user.team_id)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Share.objects.create(record_type="deal", record_id=world["deal"], team_id=charlie.user.team_id)
