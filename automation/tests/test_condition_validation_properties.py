@@ -26,8 +26,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from hypothesis import HealthCheck, event, example, given, note, settings
+from hypothesis import event, example, given, note, settings
 from hypothesis import strategies as st
+
+from config.tests.properties import property_settings
 
 from automation.conditions import (
     MAX_CONDITIONS,
@@ -44,13 +46,7 @@ from automation.conditions import (
 from automation.tests import strategies
 from config.errors import Invalid
 
-PROPERTY = settings(
-    max_examples=100,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = property_settings(100)
 ALL_FIELDS = sorted({name for fields in REGISTRY.values() for name in fields})
 ALL_OPERATORS = sorted({op for ops in OPERATORS.values() for op in ops})
 SCALARS = st.one_of(

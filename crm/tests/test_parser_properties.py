@@ -21,20 +21,16 @@ from __future__ import annotations
 import phonenumbers
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
+from config.tests.properties import property_settings
 
 from config.errors import Invalid
 from crm.models import ContactEmail, ContactPhone
 from crm.services import normalize_email, normalize_phone
 
-PROPERTY = settings(
-    max_examples=200,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = property_settings(200)
 LOC = ("contacts", 3)
 
 # Text that looks like a phone number often enough to reach every branch of

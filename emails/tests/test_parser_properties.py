@@ -26,20 +26,16 @@ from email.utils import format_datetime, formataddr
 
 from django.db import transaction
 from django.test import Client
-from hypothesis import HealthCheck, example, given, note, settings
+from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
+
+from config.tests.properties import property_settings
 
 from emails import parsing
 from emails.models import EmailMessage as StoredEmail
 from emails.models import EmailParticipant
 
-PROPERTY = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = property_settings(150)
 
 MESSAGE = (
     b"From: Carol Ng <carol@grasspods.example>\r\n"

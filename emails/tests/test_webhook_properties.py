@@ -29,8 +29,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.db import transaction
 from django.test import Client
-from hypothesis import HealthCheck, example, given, note, settings
+from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
+
+from config.tests.properties import property_settings
 
 from emails.ingest import Arrival, do_ingest
 from emails.models import Engagement, EmailParticipant, ProviderEvent
@@ -38,13 +40,7 @@ from emails.tests.conftest import make_mail
 from emails.webhooks import SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER
 from touchpoints.rules import Source
 
-PROPERTY = settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = property_settings(40)
 MESSAGE_ID = "m1@ourco.example"
 CAROL = "carol@grasspods.example"
 MAILGUN_KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"

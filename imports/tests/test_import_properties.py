@@ -25,21 +25,17 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from hypothesis import HealthCheck, example, given, note, settings
+from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
+
+from config.tests.properties import property_settings
 
 from crm.models import Contact, Organization
 from crm.services import do_create_contact
 from imports import columns, services, values
 from imports.models import ImportRowError, JobStatus
 
-PROPERTY = settings(
-    max_examples=200,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = property_settings(200)
 ZONES = ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago", "America/New_York", "Asia/Kolkata"]
 
 # Cells that look like the column's values often enough to reach every

@@ -25,8 +25,10 @@ import itertools
 import pytest
 from django.db import transaction
 from django.test import Client
-from hypothesis import HealthCheck, example, given, note, settings
+from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
+
+from config.tests.properties import property_settings
 from plivo.utils.signature_v3 import construct_post_url, get_signature_v3
 from twilio.request_validator import RequestValidator
 
@@ -35,13 +37,7 @@ from telephony.services import do_set_provider_account
 from telephony.tests.conftest import CAROL_PHONE, OUR_NUMBER, TWILIO_TOKEN
 from touchpoints.models import Touchpoint
 
-PROPERTY = settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = property_settings(40)
 PLIVO_ID = "MAODZKMDFJZTIZZTJLMZ"
 PLIVO_TOKEN = "ZmY0YzRkNGQ5ZDAxYjM3MGQ5ZWY5OGYxYTkwNWQ4"
 _keys = itertools.count(1)
