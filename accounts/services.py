@@ -184,6 +184,19 @@ def check_not_locking_out(actor: User, ip: str | None, *, user: User | None = No
         raise Invalid.field(("allowed_ips",), f"would lock you out: your address {ip or '(unknown)'} is not in these ranges")
 
 
+def _store_allowed_ips(actor: User | None, row: User | Team, record_type: str, label: str, ranges: list[str]) -> list[str]:
+    """Write the ranges and their audit entry in one transaction (an entry
+    only when they changed)."""
+    model = type(row)
+    with transaction.atomic():
+        before = model.objects.filter(id=row.id).values_list("allowed_ips", flat=True).first()
+        model.objects.filter(id=row.id).update(allowed_ips=ranges)
+        if before != ranges:
+            audit.log_action(actor, Action.UPDATE, record_type, row.id, label, {"allowed_ips": [before, ranges]}, via="" if actor else "command line")
+    row.allowed_ips = ranges
+    return ranges
+
+
 def do_set_user_allowed_ips(actor: User | None, user: User, values: list[str], *, ip: str | None = None) -> list[str]:
     """Set a user's own ranges ([] = their team's, or anywhere). ``actor``
     None is the operator at the command line: no admin or lock-out check."""
@@ -191,13 +204,7 @@ def do_set_user_allowed_ips(actor: User | None, user: User, values: list[str], *
     if actor is not None:
         check_admin(actor)
         check_not_locking_out(actor, ip, user=user, ranges=ranges)
-    with transaction.atomic():
-        before = User.objects.filter(id=user.id).values_list("allowed_ips", flat=True).first()
-        User.objects.filter(id=user.id).update(allowed_ips=ranges)
-        if before != ranges:
-            audit.log_action(actor, Action.UPDATE, "user", user.id, user.get_username(), {"allowed_ips": [before, ranges]}, via="" if actor else "command line")
-    user.allowed_ips = ranges
-    return ranges
+    return _store_allowed_ips(actor, user, "user", user.get_username(), ranges)
 
 
 def do_set_team_allowed_ips(actor: User | None, team: Team, values: list[str], *, ip: str | None = None) -> list[str]:
@@ -205,13 +212,7 @@ def do_set_team_allowed_ips(actor: User | None, team: Team, values: list[str], *
     if actor is not None:
         check_admin(actor)
         check_not_locking_out(actor, ip, team=team, ranges=ranges)
-    with transaction.atomic():
-        before = Team.objects.filter(id=team.id).values_list("allowed_ips", flat=True).first()
-        Team.objects.filter(id=team.id).update(allowed_ips=ranges)
-        if before != ranges:
-            audit.log_action(actor, Action.UPDATE, "team", team.id, team.name, {"allowed_ips": [before, ranges]}, via="" if actor else "command line")
-    team.allowed_ips = ranges
-    return ranges
+    return _store_allowed_ips(actor, team, "team", team.name, ranges)
 
 
 def do_set_hidden_kinds(user: User, hidden_kinds: list[str]) -> Preference:
